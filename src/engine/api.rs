@@ -1,0 +1,164 @@
+//! The engine's inputs and outputs: everything that crosses the sans-IO seam.
+
+use std::fmt;
+use std::net::Ipv6Addr;
+
+use crate::prefix::Prefix;
+
+/// Monotonic time in milliseconds since an arbitrary epoch chosen by the driver.
+/// The engine never reads a clock; every call carries `now`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Time(pub u64);
+
+impl Time {
+    pub const ZERO: Time = Time(0);
+    pub const NEVER: Time = Time(u64::MAX);
+
+    pub fn millis(self) -> u64 {
+        self.0
+    }
+    pub fn plus(self, ms: u64) -> Time {
+        Time(self.0.saturating_add(ms))
+    }
+    /// Milliseconds from `earlier` to `self` (0 if `earlier` is later).
+    pub fn since(self, earlier: Time) -> u64 {
+        self.0.saturating_sub(earlier.0)
+    }
+}
+
+impl fmt::Display for Time {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{:03}s", self.0 / 1000, self.0 % 1000)
+    }
+}
+
+/// The driver's name for an interface: the kernel ifindex on Linux, a
+/// per-node number in the simulator.
+pub type IfaceId = u32;
+
+/// Interface kinds set the hello timing and the same-interface penalty.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IfaceKind {
+    Wireless,
+    Wired,
+    Tunnel,
+}
+
+impl IfaceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IfaceKind::Wireless => "wireless",
+            IfaceKind::Wired => "wired",
+            IfaceKind::Tunnel => "tunnel",
+        }
+    }
+}
+
+impl std::str::FromStr for IfaceKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "wireless" => Ok(IfaceKind::Wireless),
+            "wired" => Ok(IfaceKind::Wired),
+            "tunnel" => Ok(IfaceKind::Tunnel),
+            other => Err(format!(
+                "'{other}' is not an interface type (wireless, wired, tunnel)"
+            )),
+        }
+    }
+}
+
+/// What the driver tells the engine.
+#[derive(Clone, Debug)]
+pub enum Input {
+    /// An interface is usable: up, with carrier and a link-local address.
+    /// Sending it again updates kind/MTU/address.
+    InterfaceUp {
+        iface: IfaceId,
+        name: String,
+        kind: IfaceKind,
+        /// Largest UDP payload that fits the link MTU (MTU − 48 for IPv6+UDP).
+        max_payload: usize,
+        link_local: Ipv6Addr,
+    },
+    /// The interface went down, lost carrier or vanished: its neighbours are
+    /// retracted at once.
+    InterfaceDown { iface: IfaceId },
+    /// A datagram arrived on `iface` from link-local `src`.
+    Packet {
+        iface: IfaceId,
+        src: Ipv6Addr,
+        bytes: Vec<u8>,
+    },
+    /// Replace the prefixes this node announces (config reload).
+    SetAnnounce(Vec<Prefix>),
+    /// A deadline the engine asked for (via `Output::Timeout`) has passed.
+    Timer,
+}
+
+/// One desired kernel route.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Route {
+    pub dst: Prefix,
+    /// Link-local address of the next hop.
+    pub via: Ipv6Addr,
+    pub iface: IfaceId,
+    /// Kernel metric: lower is better (derived from TQ: 256 − tq).
+    pub metric: u32,
+    /// The originator that announced `dst`.
+    pub originator: Ipv6Addr,
+    pub tq: u8,
+}
+
+/// A change to the desired routing table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RouteChange {
+    /// Install or replace the route for `route.dst`.
+    Set(Route),
+    /// No route for this destination any more.
+    Remove(Prefix),
+}
+
+/// Notable things that happened, for logs and tests.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    NeighbourUp {
+        iface: IfaceId,
+        addr: Ipv6Addr,
+    },
+    NeighbourDown {
+        iface: IfaceId,
+        addr: Ipv6Addr,
+        reason: &'static str,
+    },
+    OriginatorUp {
+        originator: Ipv6Addr,
+    },
+    OriginatorDown {
+        originator: Ipv6Addr,
+    },
+    /// An originator's sequence numbers jumped back: accepted as a reboot.
+    SeqnoReset {
+        originator: Ipv6Addr,
+    },
+    /// Two originators announce overlapping/identical prefixes.
+    PrefixConflict {
+        prefix: Prefix,
+        chosen: Ipv6Addr,
+        other: Ipv6Addr,
+    },
+}
+
+/// What the engine asks the driver to do.
+#[derive(Clone, Debug)]
+pub enum Output {
+    /// Send `bytes` as one UDP datagram to the protocol's multicast group on `iface`.
+    Transmit { iface: IfaceId, bytes: Vec<u8> },
+    /// Apply these changes to the routing table (in order).
+    Routes(Vec<RouteChange>),
+    Event(Event),
+    /// Nothing more to do now: call `handle_input(now, Input::Timer)` at this time
+    /// (or earlier, when anything else arrives).
+    Timeout(Time),
+}

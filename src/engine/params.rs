@@ -1,0 +1,104 @@
+//! Every protocol constant and default, in one place. `docs/PROTOCOL.md`
+//! section "Constants" is the prose twin of this file: change both together.
+
+use super::api::IfaceKind;
+
+/// Largest TQ value (a perfect path).
+pub const TQ_MAX: u8 = 255;
+/// Hello sequence window used for receive quality.
+pub const HELLO_WINDOW: u32 = 32;
+/// OGMs forwarded with this TTL by their originator.
+pub const DEFAULT_TTL: u8 = 50;
+/// Routes with a TQ below this are not used.
+pub const TQ_MIN_USABLE: u8 = 5;
+/// Ring of advertised-TQ samples averaged per (originator, neighbour).
+pub const TQ_AVG_RING: usize = 4;
+/// An alternative is fresh while its seqno is at most this far behind the
+/// newest seqno seen for the originator.
+pub const SEQNO_FRESH: u32 = 2;
+/// Seqnos further behind than this (or further ahead than 2^31) are outside
+/// the window: dropped, unless accepted as a reboot (see `reset_protection_ms`).
+pub const SEQNO_WINDOW: u32 = 64;
+
+/// Per-interface-kind timing and penalties.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KindParams {
+    /// Hello interval: the longest a neighbour waits for our next datagram.
+    pub hello_ms: u32,
+    /// Extra penalty when an OGM leaves by the interface it arrived on.
+    pub same_iface_penalty: u8,
+}
+
+/// Tunable engine parameters. `Default` gives the documented defaults.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Params {
+    pub wireless: KindParams,
+    pub wired: KindParams,
+    pub tunnel: KindParams,
+    /// Originator message interval.
+    pub ogm_interval_ms: u32,
+    /// Own OGMs are sent early by up to this much (jitter).
+    pub ogm_jitter_ms: u32,
+    /// Hellos are sent early by up to interval/this (jitter).
+    pub hello_jitter_div: u32,
+    /// Every this-many hellos carries an IHU list.
+    pub ihu_every: u32,
+    /// Delay before a triggered send (aggregates bursts of changes).
+    pub trigger_delay_ms: u32,
+    /// Per-hop penalty, out of 255.
+    pub hop_penalty: u8,
+    /// Switch next hop only if the alternative beats the current by this many TQ points.
+    pub switch_margin: u8,
+    /// A triggered update is sent when an originator's TQ changes by at least this.
+    pub trigger_tq_delta: u8,
+    /// An alternative expires this long after its last update.
+    pub route_timeout_ms: u32,
+    /// Originator state is dropped this long after it became unreachable.
+    pub purge_ms: u32,
+    /// After a seqno reset was accepted for an originator, further resets are
+    /// refused for this long.
+    pub reset_protection_ms: u32,
+    /// A datagram never exceeds the interface's max payload nor this.
+    pub max_datagram: usize,
+}
+
+impl Default for Params {
+    fn default() -> Params {
+        Params {
+            wireless: KindParams {
+                hello_ms: 750,
+                same_iface_penalty: 25,
+            },
+            wired: KindParams {
+                hello_ms: 750,
+                same_iface_penalty: 0,
+            },
+            tunnel: KindParams {
+                hello_ms: 2000,
+                same_iface_penalty: 0,
+            },
+            ogm_interval_ms: 20_000,
+            ogm_jitter_ms: 1000,
+            hello_jitter_div: 8,
+            ihu_every: 4,
+            trigger_delay_ms: 20,
+            hop_penalty: 15,
+            switch_margin: 10,
+            trigger_tq_delta: 16,
+            route_timeout_ms: 90_000,
+            purge_ms: 200_000,
+            reset_protection_ms: 30_000,
+            max_datagram: 1400,
+        }
+    }
+}
+
+impl Params {
+    pub fn kind(&self, kind: IfaceKind) -> KindParams {
+        match kind {
+            IfaceKind::Wireless => self.wireless,
+            IfaceKind::Wired => self.wired,
+            IfaceKind::Tunnel => self.tunnel,
+        }
+    }
+}

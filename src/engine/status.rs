@@ -1,0 +1,95 @@
+//! Serializable snapshots of engine state for the control socket and tests.
+
+use std::collections::BTreeMap;
+use std::net::Ipv6Addr;
+
+use super::api::{IfaceId, IfaceKind};
+use crate::prefix::Prefix;
+
+/// Packet counters. Plain u64 fields (no atomics: 32-bit MIPS has none).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counters {
+    pub rx_packets: u64,
+    pub rx_bytes: u64,
+    pub tx_packets: u64,
+    pub tx_bytes: u64,
+    /// Ethernet frame bytes: UDP payload + 8 + 40 + 14 per datagram.
+    pub tx_frame_bytes: u64,
+    pub rx_ogms: u64,
+    pub tx_ogms: u64,
+    /// Dropped inputs by reason (stable names).
+    pub dropped: BTreeMap<&'static str, u64>,
+}
+
+impl Counters {
+    pub fn drop(&mut self, reason: &'static str) {
+        *self.dropped.entry(reason).or_insert(0) += 1;
+    }
+    pub fn dropped_total(&self) -> u64 {
+        self.dropped.values().sum()
+    }
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct IfaceStatus {
+    pub ifindex: IfaceId,
+    pub name: String,
+    pub kind: IfaceKind,
+    pub link_local: Ipv6Addr,
+    pub max_payload: usize,
+    pub hello_interval_ms: u32,
+    pub neighbours: usize,
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct NeighbourStatus {
+    pub ifindex: IfaceId,
+    pub iface: String,
+    pub addr: Ipv6Addr,
+    /// The neighbour's originator address, once learned.
+    pub originator: Option<Ipv6Addr>,
+    /// Fraction of its datagrams we receive (0..=255).
+    pub rx_quality: u8,
+    /// Fraction of ours it receives, as it told us (0..=255).
+    pub tx_quality: u8,
+    /// Link TQ used for routing (tx × asymmetry penalty).
+    pub link_tq: u8,
+    pub bidirectional: bool,
+    /// Our own OGMs this neighbour rebroadcast back to us.
+    pub echoes: u32,
+    pub last_seen_ms_ago: u64,
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct AlternativeStatus {
+    pub via: Ipv6Addr,
+    pub ifindex: IfaceId,
+    pub tq: u8,
+    pub seqno: u32,
+    pub feasible: bool,
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct OriginatorStatus {
+    pub originator: Ipv6Addr,
+    pub seqno: u32,
+    /// Best next hop (link-local) and interface, if routed.
+    pub via: Option<Ipv6Addr>,
+    pub ifindex: Option<IfaceId>,
+    pub tq: u8,
+    pub last_seen_ms_ago: u64,
+    pub announced: Vec<Prefix>,
+    pub hostname: Option<String>,
+    pub gateway: Option<(u32, u32)>,
+    pub alternatives: Vec<AlternativeStatus>,
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Status {
+    pub originator: Ipv6Addr,
+    pub announced: Vec<Prefix>,
+    pub counters: Counters,
+    pub interfaces: Vec<IfaceStatus>,
+    pub neighbours: Vec<NeighbourStatus>,
+    pub originators: Vec<OriginatorStatus>,
+}

@@ -1,0 +1,11 @@
+//! Roost: a BATMAN-style mesh routing daemon.
+//!
+//! Data flows one way: bytes → [`wire`] → [`engine`] (sans-IO) → executed by
+//! the Linux layer ([`linux`]) or by the simulator ([`sim`]).
+
+pub mod engine;
+pub mod prefix;
+pub mod wire;
+
+#[cfg(feature = "sim")]
+pub mod sim;

@@ -1,0 +1,168 @@
+//! TLVs carried inside an OGM: `type u8, length u8, body[length]`.
+//! Unknown types are skipped by their length.
+//!
+//! | type | name     | body                                            |
+//! |------|----------|-------------------------------------------------|
+//! | 1    | PREFIX4  | plen u8 (0..=32), ceil(plen/8) address bytes    |
+//! | 2    | PREFIX6  | plen u8 (0..=128), ceil(plen/8) address bytes   |
+//! | 3    | GATEWAY  | down be32, up be32 (units of 100 kbit/s)        |
+//! | 4    | HOSTNAME | 1..=63 bytes of UTF-8                           |
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use super::{be32, Error};
+use crate::prefix::Prefix;
+
+pub const TLV_PREFIX4: u8 = 1;
+pub const TLV_PREFIX6: u8 = 2;
+pub const TLV_GATEWAY: u8 = 3;
+pub const TLV_HOSTNAME: u8 = 4;
+const TLV_HEADER_LEN: usize = 2;
+const HOSTNAME_MAX: usize = 63;
+
+/// One TLV.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tlv<'a> {
+    Prefix(Prefix),
+    /// Bandwidth in units of 100 kbit/s.
+    Gateway { down: u32, up: u32 },
+    Hostname(&'a str),
+    Unknown { kind: u8, body: &'a [u8] },
+}
+
+impl<'a> Tlv<'a> {
+    fn parse(kind: u8, body: &'a [u8]) -> Result<Tlv<'a>, Error> {
+        match kind {
+            TLV_PREFIX4 | TLV_PREFIX6 => {
+                let (&plen, addr) = body.split_first().ok_or(Error::BadPrefix)?;
+                let width = if kind == TLV_PREFIX4 { 4 } else { 16 };
+                let bytes = usize::from(plen).div_ceil(8);
+                if usize::from(plen) > width * 8 || addr.len() != bytes {
+                    return Err(Error::BadPrefix);
+                }
+                let mut full = [0u8; 16];
+                full[..bytes].copy_from_slice(addr);
+                let ip = if kind == TLV_PREFIX4 {
+                    IpAddr::V4(Ipv4Addr::new(full[0], full[1], full[2], full[3]))
+                } else {
+                    IpAddr::V6(Ipv6Addr::from(full))
+                };
+                // Host bits set on the wire are cleared (Prefix::new masks).
+                Prefix::new(ip, plen).map(Tlv::Prefix).ok_or(Error::BadPrefix)
+            }
+            TLV_GATEWAY => {
+                if body.len() != 8 {
+                    return Err(Error::BadTlvLength);
+                }
+                Ok(Tlv::Gateway {
+                    down: be32(body, 0),
+                    up: be32(body, 4),
+                })
+            }
+            TLV_HOSTNAME => {
+                if body.is_empty() || body.len() > HOSTNAME_MAX {
+                    return Err(Error::BadHostname);
+                }
+                std::str::from_utf8(body)
+                    .map(Tlv::Hostname)
+                    .map_err(|_| Error::BadHostname)
+            }
+            kind => Ok(Tlv::Unknown { kind, body }),
+        }
+    }
+
+    fn kind(&self) -> u8 {
+        match self {
+            Tlv::Prefix(p) if p.is_ipv4() => TLV_PREFIX4,
+            Tlv::Prefix(_) => TLV_PREFIX6,
+            Tlv::Gateway { .. } => TLV_GATEWAY,
+            Tlv::Hostname(_) => TLV_HOSTNAME,
+            Tlv::Unknown { kind, .. } => *kind,
+        }
+    }
+
+    fn body_len(&self) -> usize {
+        match self {
+            Tlv::Prefix(p) => 1 + usize::from(p.len()).div_ceil(8),
+            Tlv::Gateway { .. } => 8,
+            Tlv::Hostname(h) => hostname_cut(h),
+            Tlv::Unknown { body, .. } => body.len().min(255),
+        }
+    }
+
+    /// Total encoded size, header included.
+    pub fn buffer_len(&self) -> usize {
+        TLV_HEADER_LEN + self.body_len()
+    }
+
+    /// Appends the encoded TLV to `out`.
+    pub fn emit(&self, out: &mut Vec<u8>) {
+        let len = self.body_len();
+        out.push(self.kind());
+        out.push(len as u8);
+        match self {
+            Tlv::Prefix(p) => {
+                out.push(p.len());
+                let bytes = usize::from(p.len()).div_ceil(8);
+                match p.addr() {
+                    IpAddr::V4(a) => out.extend_from_slice(&a.octets()[..bytes]),
+                    IpAddr::V6(a) => out.extend_from_slice(&a.octets()[..bytes]),
+                }
+            }
+            Tlv::Gateway { down, up } => {
+                out.extend_from_slice(&down.to_be_bytes());
+                out.extend_from_slice(&up.to_be_bytes());
+            }
+            Tlv::Hostname(h) => out.extend_from_slice(&h.as_bytes()[..len]),
+            Tlv::Unknown { body, .. } => out.extend_from_slice(&body[..len]),
+        }
+    }
+}
+
+/// Length of a hostname truncated to 63 bytes on a char boundary.
+fn hostname_cut(h: &str) -> usize {
+    let mut end = h.len().min(HOSTNAME_MAX);
+    while !h.is_char_boundary(end) {
+        end -= 1;
+    }
+    end
+}
+
+/// Iterator over TLVs; yields one error and stops on malformed input.
+#[derive(Debug, Clone, Copy)]
+pub struct Tlvs<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Tlvs<'a> {
+    pub fn new(bytes: &'a [u8]) -> Tlvs<'a> {
+        Tlvs { rest: bytes }
+    }
+}
+
+impl<'a> Iterator for Tlvs<'a> {
+    type Item = Result<Tlv<'a>, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        let (kind, len) = match self.rest {
+            [k, l, ..] => (*k, usize::from(*l)),
+            _ => {
+                self.rest = &[];
+                return Some(Err(Error::Truncated));
+            }
+        };
+        let Some(body) = self.rest.get(TLV_HEADER_LEN..TLV_HEADER_LEN + len) else {
+            self.rest = &[];
+            return Some(Err(Error::Truncated));
+        };
+        self.rest = &self.rest[TLV_HEADER_LEN + len..];
+        let r = Tlv::parse(kind, body);
+        if r.is_err() {
+            self.rest = &[];
+        }
+        Some(r)
+    }
+}
