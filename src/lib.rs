@@ -3,7 +3,9 @@
 //! Data flows one way: bytes → [`wire`] → [`engine`] (sans-IO) → executed by
 //! the Linux layer ([`linux`]) or by the simulator ([`sim`]).
 
+pub mod config;
 pub mod engine;
+pub mod linux;
 pub mod prefix;
 pub mod wire;
 
