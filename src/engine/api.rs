@@ -104,7 +104,7 @@ pub struct Route {
     /// Link-local address of the next hop.
     pub via: Ipv6Addr,
     pub iface: IfaceId,
-    /// Kernel metric: lower is better (derived from TQ: 256 − tq).
+    /// Kernel metric (constant `ROUTE_METRIC`; TQ is in `tq`).
     pub metric: u32,
     /// The originator that announced `dst`.
     pub originator: Ipv6Addr,
@@ -154,7 +154,10 @@ pub enum Event {
 #[derive(Clone, Debug)]
 pub enum Output {
     /// Send `bytes` as one UDP datagram to the protocol's multicast group on `iface`.
-    Transmit { iface: IfaceId, bytes: Vec<u8> },
+    Transmit {
+        iface: IfaceId,
+        bytes: Vec<u8>,
+    },
     /// Apply these changes to the routing table (in order).
     Routes(Vec<RouteChange>),
     Event(Event),

@@ -5,19 +5,56 @@
 //! and draws randomness only from its seeded generator.
 
 mod api;
+mod neighbour;
+mod originator;
 mod params;
+mod rng;
+mod routes;
+pub(crate) mod seqno;
 mod status;
+pub mod tq;
+mod tx;
 
 pub use api::{Event, IfaceId, IfaceKind, Input, Output, Route, RouteChange, Time};
 pub use params::{KindParams, Params, DEFAULT_TTL, TQ_MAX};
 pub use status::{
     AlternativeStatus, Counters, IfaceStatus, NeighbourStatus, OriginatorStatus, Status,
 };
+pub use tx::{SeqReq, MSG_SEQREQ};
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::Ipv6Addr;
 
 use crate::prefix::Prefix;
+use crate::wire::{
+    self, HeaderRepr, IhuEntry, IhuRepr, OgmRepr, Tlv, FLAG_DUMP_REQ, MSG_IHU, MSG_OGM,
+    OGM_FLAG_UPDATE,
+};
+use neighbour::{Hello, Neighbour};
+use originator::{NeighKey, Originator, SeqnoCheck};
+use rng::Rng;
+use routes::RouteTable;
+use tx::{QueuedOgm, TxQueue};
+
+/// OGM flag: sent by the originator itself (its own OGM).
+pub const OGM_FLAG_OWN: u8 = 0x02;
+/// OGM flag: answers a seqno request; forward without aggregation delay.
+pub const OGM_FLAG_URGENT: u8 = 0x04;
+/// Frame overhead counted per datagram: UDP 8 + IPv6 40 + Ethernet 14.
+pub const FRAME_OVERHEAD: u64 = 62;
+/// Neighbours per interface and originators kept at most.
+const MAX_NEIGHBOURS: usize = 256;
+const MAX_ORIGINATORS: usize = 8192;
+/// Hellos after a new neighbour that carry an IHU regardless of cadence.
+const IHU_BOOST: u8 = 3;
+/// Datagrams after start or interface-up that ask neighbours for a dump.
+const DUMP_REQ_COUNT: u8 = 3;
+/// Minimum spacing of full dumps on one interface.
+const DUMP_SPACING_MS: u64 = 1000;
+/// Minimum spacing of seqno requests for one originator / own bumps.
+const REQUEST_SPACING_MS: u64 = 1000;
+const HOUSEKEEPING_MS: u64 = 1000;
+const SEQREQ_HOPS: u8 = 32;
 
 /// What a node is: its identity and what it announces.
 #[derive(Clone, Debug)]
@@ -30,46 +67,908 @@ pub struct EngineConfig {
     pub params: Params,
 }
 
+#[derive(Debug)]
+struct Iface {
+    name: String,
+    kind: IfaceKind,
+    max_payload: usize,
+    link_local: Ipv6Addr,
+    hello_seq: u16,
+    hellos: u32,
+    next_hello: Time,
+    flush_at: Option<Time>,
+    queue: TxQueue,
+    ihu_boost: u8,
+    last_ihu: Option<Time>,
+    dump_req_left: u8,
+    dump_due: bool,
+    last_dump: Option<Time>,
+}
+
 /// The routing engine of one node.
 pub struct Engine {
     cfg: EngineConfig,
+    rng: Rng,
+    ifaces: BTreeMap<IfaceId, Iface>,
+    neighbours: BTreeMap<NeighKey, Neighbour>,
+    origs: HashMap<Ipv6Addr, Originator>,
+    own_seqno: u32,
+    own_tlvs: Vec<u8>,
+    next_ogm: Time,
+    last_own_bump: Option<Time>,
+    next_housekeeping: Time,
+    routes: RouteTable,
     out: VecDeque<Output>,
     counters: Counters,
+    /// Recently forwarded seqno requests: (originator, seqno) → time.
+    reqs_seen: HashMap<(Ipv6Addr, u32), Time>,
 }
 
 impl Engine {
     /// A new engine. `seed` feeds its random generator (jitter, initial seqno).
     pub fn new(cfg: EngineConfig, seed: u64, now: Time) -> Engine {
-        let _ = (seed, now);
-        Engine {
+        let mut rng = Rng::new(seed);
+        let own_seqno = rng.next_u64() as u32;
+        let first_ogm = now.plus(u64::from(cfg.params.ogm_interval_ms) / 2 + rng.below(1000));
+        let mut e = Engine {
+            own_tlvs: Vec::new(),
             cfg,
+            rng,
+            ifaces: BTreeMap::new(),
+            neighbours: BTreeMap::new(),
+            origs: HashMap::new(),
+            own_seqno,
+            next_ogm: first_ogm,
+            last_own_bump: None,
+            next_housekeeping: now.plus(HOUSEKEEPING_MS),
+            routes: RouteTable::default(),
             out: VecDeque::new(),
             counters: Counters::default(),
+            reqs_seen: HashMap::new(),
+        };
+        e.own_tlvs = e.encode_own_tlvs();
+        e
+    }
+
+    pub fn originator(&self) -> Ipv6Addr {
+        self.cfg.originator
+    }
+
+    pub fn params(&self) -> &Params {
+        &self.cfg.params
+    }
+
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    fn encode_own_tlvs(&self) -> Vec<u8> {
+        let mut v = Vec::new();
+        let own_host = originator_prefix(self.cfg.originator);
+        for p in &self.cfg.announce {
+            if *p == own_host {
+                continue;
+            }
+            let t = Tlv::Prefix(*p);
+            if v.len() + t.buffer_len() > 255 - wire::OGM_FIXED_LEN {
+                break;
+            }
+            t.emit(&mut v);
+        }
+        if let Some(h) = &self.cfg.hostname {
+            let t = Tlv::Hostname(h);
+            if v.len() + t.buffer_len() <= 255 - wire::OGM_FIXED_LEN {
+                t.emit(&mut v);
+            }
+        }
+        v
+    }
+
+    // ----- inputs ---------------------------------------------------------
+
+    pub fn handle_input(&mut self, now: Time, input: Input) {
+        match input {
+            Input::InterfaceUp {
+                iface,
+                name,
+                kind,
+                max_payload,
+                link_local,
+            } => self.iface_up(now, iface, name, kind, max_payload, link_local),
+            Input::InterfaceDown { iface } => self.iface_down(now, iface),
+            Input::Packet { iface, src, bytes } => self.on_packet(now, iface, src, &bytes),
+            Input::SetAnnounce(prefixes) => {
+                self.cfg.announce = prefixes;
+                self.own_tlvs = self.encode_own_tlvs();
+                self.bump_own(now, 0);
+            }
+            Input::Timer => self.on_timer(now),
+        }
+        self.flush_routes(now);
+    }
+
+    fn iface_up(
+        &mut self,
+        now: Time,
+        id: IfaceId,
+        name: String,
+        kind: IfaceKind,
+        max_payload: usize,
+        link_local: Ipv6Addr,
+    ) {
+        let jitter = self
+            .rng
+            .below(u64::from(self.cfg.params.kind(kind).hello_ms) / 4 + 1);
+        let changed_addr = self
+            .ifaces
+            .get(&id)
+            .is_some_and(|i| i.link_local != link_local);
+        if changed_addr {
+            self.iface_down(now, id);
+        }
+        let i = self.ifaces.entry(id).or_insert_with(|| Iface {
+            name: String::new(),
+            kind,
+            max_payload,
+            link_local,
+            hello_seq: 0,
+            hellos: 0,
+            next_hello: now.plus(jitter),
+            flush_at: None,
+            queue: TxQueue::default(),
+            ihu_boost: 0,
+            last_ihu: None,
+            dump_req_left: DUMP_REQ_COUNT,
+            dump_due: false,
+            last_dump: None,
+        });
+        if i.hellos == 0 {
+            i.hello_seq = self.rng.next_u64() as u16;
+        }
+        i.name = name;
+        i.kind = kind;
+        i.max_payload = max_payload;
+        i.link_local = link_local;
+    }
+
+    fn iface_down(&mut self, now: Time, id: IfaceId) {
+        if self.ifaces.remove(&id).is_none() {
+            return;
+        }
+        let gone: Vec<NeighKey> = self
+            .neighbours
+            .keys()
+            .filter(|(i, _)| *i == id)
+            .copied()
+            .collect();
+        for k in gone {
+            self.drop_neighbour(now, k, "interface down");
         }
     }
 
-    pub fn handle_input(&mut self, now: Time, input: Input) {
-        let _ = (now, input);
+    fn on_packet(&mut self, now: Time, iface: IfaceId, src: Ipv6Addr, bytes: &[u8]) {
+        self.counters.rx_packets += 1;
+        self.counters.rx_bytes += bytes.len() as u64;
+        let Some(local) = self.ifaces.get(&iface).map(|i| i.link_local) else {
+            self.counters.drop("unknown_interface");
+            return;
+        };
+        if src == local {
+            self.counters.drop("own_packet");
+            return;
+        }
+        if (src.segments()[0] & 0xffc0) != 0xfe80 {
+            self.counters.drop("source_not_link_local");
+            return;
+        }
+        let dg = match wire::parse(bytes) {
+            Ok(d) => d,
+            Err(e) => {
+                self.counters.drop(e.as_str());
+                return;
+            }
+        };
+        if dg.header.flags & wire::FLAG_AUTH != 0 {
+            // Authentication arrives in a later version; unauthenticated
+            // engines do not guess at trailers.
+            self.counters.drop("auth_unsupported");
+            return;
+        }
+        let key = (iface, src);
+        let fresh = match self.neighbours.get_mut(&key) {
+            Some(n) => match n.on_hello(now, dg.header.seqno, dg.header.interval_ms) {
+                Hello::Duplicate => {
+                    self.counters.drop("duplicate");
+                    return;
+                }
+                Hello::Fresh => true,
+                Hello::Ok => false,
+            },
+            None => {
+                let on_iface = self.neighbours.keys().filter(|(i, _)| *i == iface).count();
+                if on_iface >= MAX_NEIGHBOURS {
+                    self.counters.drop("neighbour_cap");
+                    return;
+                }
+                let mut n = Neighbour::new(iface, src, now);
+                n.on_hello(now, dg.header.seqno, dg.header.interval_ms);
+                self.neighbours.insert(key, n);
+                self.out
+                    .push_back(Output::Event(Event::NeighbourUp { iface, addr: src }));
+                true
+            }
+        };
+        if fresh {
+            // Tell it we hear it, soon, and give it our table.
+            if let Some(i) = self.ifaces.get_mut(&iface) {
+                i.ihu_boost = IHU_BOOST;
+                i.dump_due = true;
+            }
+            self.schedule_flush(now, iface);
+        }
+        if dg.header.flags & FLAG_DUMP_REQ != 0 {
+            if let Some(i) = self.ifaces.get_mut(&iface) {
+                i.dump_due = true;
+            }
+            self.schedule_flush(now, iface);
+        }
+        for m in dg.messages.flatten() {
+            match m.kind {
+                MSG_IHU => {
+                    if let Ok(ihu) = IhuRepr::parse(m.body) {
+                        self.on_ihu(now, key, local, ihu);
+                    }
+                }
+                MSG_OGM => {
+                    if let Ok(ogm) = OgmRepr::parse(m.body) {
+                        self.counters.rx_ogms += 1;
+                        self.on_ogm(now, key, &ogm);
+                    }
+                }
+                MSG_SEQREQ => match SeqReq::parse(m.body) {
+                    Ok(r) => self.on_seqreq(now, key, local, r),
+                    Err(e) => self.counters.drop(e.as_str()),
+                },
+                _ => self.counters.drop("unknown_message"),
+            }
+        }
+        self.check_link_change(now, key);
     }
 
+    fn on_ihu(&mut self, now: Time, key: NeighKey, local: Ipv6Addr, ihu: IhuRepr<'_>) {
+        let me = IhuEntry::iid_of(&local);
+        let rxq = ihu.entries().find(|e| e.iid == me).map_or(0, |e| e.rxq);
+        if let Some(n) = self.neighbours.get_mut(&key) {
+            n.on_ihu(now, rxq);
+        }
+    }
+
+    fn ihu_fresh_ms(&self, n: &Neighbour) -> u64 {
+        u64::from(n.interval_ms) * (3 * u64::from(self.cfg.params.ihu_every) + 1)
+    }
+
+    /// The link TQ routing uses: the live value passed through a deadband
+    /// (`check_link_change`), so measurement noise does not move routes.
+    fn link_tq_of(&self, key: &NeighKey) -> u8 {
+        self.neighbours.get(key).map_or(0, |n| n.evaluated_tq)
+    }
+
+    fn live_link_tq(&self, now: Time, key: &NeighKey) -> u8 {
+        match self.neighbours.get(key) {
+            Some(n) => n.link_tq(
+                now,
+                self.ihu_fresh_ms(n),
+                u64::from(self.cfg.params.route_timeout_ms),
+            ),
+            None => 0,
+        }
+    }
+
+    /// Re-evaluates routes through a neighbour when its link TQ moved enough.
+    fn check_link_change(&mut self, now: Time, key: NeighKey) {
+        let lt = self.live_link_tq(now, &key);
+        let Some(n) = self.neighbours.get_mut(&key) else {
+            return;
+        };
+        let old = n.evaluated_tq;
+        let big = lt.abs_diff(old) >= self.cfg.params.link_deadband;
+        if big || (lt == 0) != (old == 0) {
+            n.evaluated_tq = lt;
+            self.reselect_via(now, &key);
+        }
+    }
+
+    /// Re-runs selection for every originator with an alternative via `key`.
+    fn reselect_via(&mut self, now: Time, key: &NeighKey) {
+        let mut affected: Vec<Ipv6Addr> = self
+            .origs
+            .values()
+            .filter(|o| o.alts.iter().any(|(k, _)| k == key))
+            .map(|o| o.addr)
+            .collect();
+        affected.sort();
+        for a in affected {
+            self.reselect(now, a, None);
+        }
+    }
+
+    fn on_ogm(&mut self, now: Time, key: NeighKey, ogm: &OgmRepr<'_>) {
+        let p = &self.cfg.params;
+        if ogm.originator == self.cfg.originator {
+            if ogm.flags & OGM_FLAG_UPDATE == 0 {
+                if let Some(n) = self.neighbours.get_mut(&key) {
+                    n.on_echo(now);
+                }
+            }
+            return;
+        }
+        if ogm.flags & OGM_FLAG_OWN != 0 {
+            if let Some(n) = self.neighbours.get_mut(&key) {
+                n.originator = Some(ogm.originator);
+            }
+        }
+        if !self.origs.contains_key(&ogm.originator) {
+            if self.origs.len() >= MAX_ORIGINATORS {
+                self.counters.drop("originator_cap");
+                return;
+            }
+            if ogm.tq == 0 {
+                return; // a retraction for something we never knew
+            }
+            self.origs.insert(
+                ogm.originator,
+                Originator::new(ogm.originator, ogm.seqno, now),
+            );
+            self.out.push_back(Output::Event(Event::OriginatorUp {
+                originator: ogm.originator,
+            }));
+        }
+        let Some(o) = self.origs.get_mut(&ogm.originator) else {
+            return;
+        };
+        let check = if o.alts.is_empty() && o.best.is_none() && o.fd.is_none() {
+            // Nothing to protect: take whatever comes.
+            o.newest = if seqno::newer(ogm.seqno, o.newest) {
+                ogm.seqno
+            } else {
+                o.newest
+            };
+            SeqnoCheck::Known
+        } else {
+            o.check_seqno(ogm.seqno, now, p)
+        };
+        match check {
+            SeqnoCheck::Protected => {
+                self.counters.drop("seqno_protected");
+                return;
+            }
+            SeqnoCheck::Reset => {
+                self.out.push_back(Output::Event(Event::SeqnoReset {
+                    originator: ogm.originator,
+                }));
+            }
+            SeqnoCheck::New | SeqnoCheck::Known => {}
+        }
+        let update = ogm.flags & OGM_FLAG_UPDATE != 0;
+        if !o.record(key, ogm.seqno, ogm.tq, ogm.ttl, update, now) {
+            self.counters.drop("stale_ogm");
+            return;
+        }
+        if ogm.tq > 0 && !ogm.tlv_bytes.is_empty() || ogm.flags & OGM_FLAG_OWN != 0 {
+            if o.offer_tlvs(ogm.seqno, ogm.tlv_bytes) {
+                decode_tlvs(o);
+                self.routes.originator_changed(o);
+            }
+        }
+        let addr = ogm.originator;
+        self.reselect(now, addr, Some((key, ogm)));
+    }
+
+    /// Runs next-hop selection for one originator and reacts: routes,
+    /// triggered updates, flood forwarding, seqno requests.
+    fn reselect(&mut self, now: Time, addr: Ipv6Addr, via: Option<(NeighKey, &OgmRepr<'_>)>) {
+        let lt = |k: &NeighKey| self.link_tq_of(k);
+        let link: HashMap<NeighKey, u8> = match self.origs.get(&addr) {
+            Some(o) => o.alts.iter().map(|(k, _)| (*k, lt(k))).collect(),
+            None => return,
+        };
+        let p = self.cfg.params.clone();
+        let Some(o) = self.origs.get_mut(&addr) else {
+            return;
+        };
+        let was = o.best;
+        let changed = o.select(now, &p, &|k| link.get(k).copied().unwrap_or(0));
+        if changed {
+            self.routes.originator_changed(o);
+        }
+        let now_best = o.best;
+        // Flood forwarding: a new seqno from our best next hop.
+        let mut flooded = false;
+        if let Some((k, ogm)) = via {
+            let is_flood = ogm.flags & OGM_FLAG_UPDATE == 0;
+            let newer = o.forwarded.is_none_or(|f| seqno::newer(ogm.seqno, f));
+            if is_flood && newer && Some(k) == now_best && ogm.ttl > 1 && o.best_tq > 0 {
+                o.forwarded = Some(ogm.seqno);
+                let urgent = ogm.flags & OGM_FLAG_URGENT != 0 || was != now_best;
+                let q = QueuedOgm {
+                    originator: addr,
+                    seqno: ogm.seqno,
+                    ttl: ogm.ttl - 1,
+                    tq: o.best_tq,
+                    flags: ogm.flags & OGM_FLAG_URGENT,
+                    tlvs: o.tlvs.clone(),
+                    repeat: 0,
+                };
+                flooded = true;
+                self.queue_all(now, q, Some(k.0), urgent);
+            }
+        }
+        let Some(o) = self.origs.get_mut(&addr) else {
+            return;
+        };
+        // Triggered update on a significant change.
+        let lost = was.is_some() && now_best.is_none();
+        let gained = was.is_none() && now_best.is_some();
+        let moved = o.best_tq.abs_diff(o.advertised_tq) >= p.trigger_tq_delta;
+        if !flooded && (lost || gained || (changed && moved)) {
+            let q = QueuedOgm {
+                originator: addr,
+                seqno: o.best_seqno(),
+                ttl: o.best_ttl().saturating_sub(1).max(1),
+                tq: o.best_tq,
+                flags: OGM_FLAG_UPDATE,
+                tlvs: if gained { o.tlvs.clone() } else { Vec::new() },
+                repeat: if lost { params::RETRACT_REPEATS } else { 0 },
+            };
+            let in_iface = o.best.map(|b| b.0);
+            if lost {
+                // Retraction: also remember it so we stop advertising.
+                o.advertised_tq = 0;
+            }
+            self.queue_all(now, q, in_iface, true);
+        }
+        // Lost with only unfeasible alternatives left: ask for a new seqno.
+        let Some(o) = self.origs.get_mut(&addr) else {
+            return;
+        };
+        if o.wants_seqno(now, &p)
+            && o.last_request
+                .is_none_or(|t| now.since(t) >= REQUEST_SPACING_MS)
+        {
+            o.last_request = Some(now);
+            let want = o.fd.map_or(o.newest, |(s, _)| s).wrapping_add(1);
+            let r = SeqReq {
+                originator: addr,
+                seqno: want,
+                hop_limit: SEQREQ_HOPS,
+                target: [0; 8],
+            };
+            let ids: Vec<IfaceId> = self.ifaces.keys().copied().collect();
+            for id in ids {
+                if let Some(i) = self.ifaces.get_mut(&id) {
+                    i.queue.push_req(r);
+                }
+                self.schedule_flush(now, id);
+            }
+        }
+    }
+
+    fn on_seqreq(&mut self, now: Time, key: NeighKey, local: Ipv6Addr, r: SeqReq) {
+        if r.target != [0; 8] && r.target != IhuEntry::iid_of(&local) {
+            return;
+        }
+        if r.originator == self.cfg.originator {
+            if self
+                .last_own_bump
+                .is_none_or(|t| now.since(t) >= REQUEST_SPACING_MS)
+            {
+                self.bump_own(now, OGM_FLAG_URGENT);
+                if seqno::newer(r.seqno, self.own_seqno) {
+                    self.own_seqno = r.seqno;
+                }
+            }
+            return;
+        }
+        let Some(o) = self.origs.get(&r.originator) else {
+            return;
+        };
+        let Some(best) = o.best else {
+            return;
+        };
+        if !seqno::newer(r.seqno, o.best_seqno()) {
+            // We can answer from our own route.
+            let q = QueuedOgm {
+                originator: o.addr,
+                seqno: o.best_seqno(),
+                ttl: o.best_ttl().saturating_sub(1).max(1),
+                tq: o.best_tq,
+                flags: OGM_FLAG_UPDATE,
+                tlvs: o.tlvs.clone(),
+                repeat: 0,
+            };
+            self.queue_on(now, key.0, q, Some(best.0), true);
+            return;
+        }
+        if r.hop_limit <= 1 || best == key {
+            return;
+        }
+        let seen = (r.originator, r.seqno);
+        if self
+            .reqs_seen
+            .get(&seen)
+            .is_some_and(|t| now.since(*t) < REQUEST_SPACING_MS)
+        {
+            return;
+        }
+        self.reqs_seen.insert(seen, now);
+        let fwd = SeqReq {
+            hop_limit: r.hop_limit - 1,
+            target: IhuEntry::iid_of(&best.1),
+            ..r
+        };
+        if let Some(i) = self.ifaces.get_mut(&best.0) {
+            i.queue.push_req(fwd);
+        }
+        self.schedule_flush(now, best.0);
+    }
+
+    // ----- sending --------------------------------------------------------
+
+    /// Starts a new own seqno and floods it (used on announce changes and
+    /// seqno requests).
+    fn bump_own(&mut self, now: Time, flags: u8) {
+        self.last_own_bump = Some(now);
+        self.send_own_ogm(now, flags, flags & OGM_FLAG_URGENT != 0);
+    }
+
+    fn send_own_ogm(&mut self, now: Time, flags: u8, urgent: bool) {
+        self.own_seqno = self.own_seqno.wrapping_add(1);
+        let q = QueuedOgm {
+            originator: self.cfg.originator,
+            seqno: self.own_seqno,
+            ttl: DEFAULT_TTL,
+            tq: TQ_MAX,
+            flags: OGM_FLAG_OWN | flags,
+            tlvs: self.own_tlvs.clone(),
+            repeat: 0,
+        };
+        self.queue_all(now, q, None, urgent);
+    }
+
+    /// Queues an OGM on every interface (TQ adjusted per interface).
+    fn queue_all(&mut self, now: Time, q: QueuedOgm, in_iface: Option<IfaceId>, urgent: bool) {
+        let ids: Vec<IfaceId> = self.ifaces.keys().copied().collect();
+        for id in ids {
+            self.queue_on(now, id, q.clone(), in_iface, urgent);
+        }
+    }
+
+    fn queue_on(
+        &mut self,
+        now: Time,
+        id: IfaceId,
+        mut q: QueuedOgm,
+        in_iface: Option<IfaceId>,
+        urgent: bool,
+    ) {
+        let Some(i) = self.ifaces.get_mut(&id) else {
+            return;
+        };
+        if in_iface == Some(id) {
+            let pen = self.cfg.params.kind(i.kind).same_iface_penalty;
+            q.tq = tq::same_iface(q.tq, pen);
+        }
+        i.queue.push_ogm(q);
+        if urgent {
+            self.schedule_flush(now, id);
+        }
+    }
+
+    fn schedule_flush(&mut self, now: Time, id: IfaceId) {
+        let delay = u64::from(self.cfg.params.trigger_delay_ms);
+        let jitter = self.rng.below(delay / 2 + 1);
+        if let Some(i) = self.ifaces.get_mut(&id) {
+            let at = now.plus(delay / 2 + jitter);
+            if i.flush_at.is_none_or(|f| at < f) {
+                i.flush_at = Some(at);
+            }
+        }
+    }
+
+    fn queue_dump(&mut self, now: Time, id: IfaceId) {
+        let q = QueuedOgm {
+            originator: self.cfg.originator,
+            seqno: self.own_seqno,
+            ttl: DEFAULT_TTL,
+            tq: TQ_MAX,
+            flags: OGM_FLAG_OWN | OGM_FLAG_UPDATE,
+            tlvs: self.own_tlvs.clone(),
+            repeat: 0,
+        };
+        self.queue_on(now, id, q, None, false);
+        let mut list: Vec<&Originator> = self.origs.values().filter(|o| o.best.is_some()).collect();
+        list.sort_by_key(|o| o.addr);
+        let qs: Vec<(QueuedOgm, Option<IfaceId>)> = list
+            .iter()
+            .map(|o| {
+                (
+                    QueuedOgm {
+                        originator: o.addr,
+                        seqno: o.best_seqno(),
+                        ttl: o.best_ttl().saturating_sub(1).max(1),
+                        tq: o.best_tq,
+                        flags: OGM_FLAG_UPDATE,
+                        tlvs: o.tlvs.clone(),
+                        repeat: 0,
+                    },
+                    o.best.map(|b| b.0),
+                )
+            })
+            .collect();
+        for (q, in_iface) in qs {
+            self.queue_on(now, id, q, in_iface, false);
+        }
+    }
+
+    fn ihu_list(&self, now: Time, id: IfaceId) -> Vec<IhuEntry> {
+        let mut v: Vec<IhuEntry> = self
+            .neighbours
+            .values()
+            .filter(|n| n.iface == id)
+            .map(|n| IhuEntry {
+                iid: IhuEntry::iid_of(&n.addr),
+                rxq: n.rx_quality(now),
+            })
+            .collect();
+        // Keep the list inside one datagram: best-heard first.
+        v.sort_by(|a, b| b.rxq.cmp(&a.rxq).then(a.iid.cmp(&b.iid)));
+        v.truncate(128);
+        v
+    }
+
+    /// Sends what is queued on `id` (plus IHU and dump when due). Every
+    /// datagram is also a hello: it restarts the hello timer.
+    fn flush(&mut self, now: Time, id: IfaceId) {
+        let Some(i) = self.ifaces.get_mut(&id) else {
+            return;
+        };
+        i.flush_at = None;
+        if i.dump_due {
+            if i.last_dump.is_none_or(|t| now.since(t) >= DUMP_SPACING_MS) {
+                i.dump_due = false;
+                i.last_dump = Some(now);
+                self.queue_dump(now, id);
+            } else if let Some(t) = i.last_dump {
+                i.flush_at = Some(t.plus(DUMP_SPACING_MS));
+            }
+        }
+        let Some(i) = self.ifaces.get(&id) else {
+            return;
+        };
+        let every = u64::from(self.cfg.params.ihu_every.max(1));
+        let hello_ms = self.cfg.params.kind(i.kind).hello_ms;
+        let ihu_period = every * u64::from(hello_ms) - u64::from(hello_ms) / 2;
+        let ihu_due = i.ihu_boost > 0 || i.last_ihu.is_none_or(|t| now.since(t) >= ihu_period);
+        let ihu = if ihu_due {
+            Some(self.ihu_list(now, id))
+        } else {
+            None
+        };
+        let jitter_div = u64::from(self.cfg.params.hello_jitter_div.max(1));
+        let limit = i.max_payload.min(self.cfg.params.max_datagram);
+        let jitter = self.rng.below(u64::from(hello_ms) / jitter_div + 1);
+        let Some(i) = self.ifaces.get_mut(&id) else {
+            return;
+        };
+        if ihu_due {
+            i.ihu_boost = i.ihu_boost.saturating_sub(1);
+            i.last_ihu = Some(now);
+        }
+        let flags = if i.dump_req_left > 0 {
+            i.dump_req_left -= 1;
+            FLAG_DUMP_REQ
+        } else {
+            0
+        };
+        let mut seq = i.hello_seq;
+        let (datagrams, sent) = i.queue.drain(ihu.as_deref(), limit, || {
+            seq = seq.wrapping_add(1);
+            HeaderRepr {
+                flags,
+                length: 0,
+                seqno: seq,
+                interval_ms: hello_ms,
+            }
+        });
+        i.hello_seq = seq;
+        i.hellos = i.hellos.wrapping_add(1);
+        i.next_hello = now.plus(u64::from(hello_ms) - jitter);
+        for s in &sent {
+            if s.originator != self.cfg.originator {
+                if let Some(o) = self.origs.get_mut(&s.originator) {
+                    o.advertised(s.seqno, s.tq);
+                }
+            }
+        }
+        self.counters.tx_ogms += sent.len() as u64;
+        for bytes in datagrams {
+            self.counters.tx_packets += 1;
+            self.counters.tx_bytes += bytes.len() as u64;
+            self.counters.tx_frame_bytes += bytes.len() as u64 + FRAME_OVERHEAD;
+            self.out.push_back(Output::Transmit { iface: id, bytes });
+        }
+    }
+
+    // ----- timers ---------------------------------------------------------
+
+    fn on_timer(&mut self, now: Time) {
+        if now >= self.next_ogm {
+            let p = &self.cfg.params;
+            let jitter = self.rng.below(u64::from(p.ogm_jitter_ms) + 1);
+            self.next_ogm = now.plus(u64::from(p.ogm_interval_ms).saturating_sub(jitter));
+            self.send_own_ogm(now, 0, false);
+        }
+        let expired: Vec<NeighKey> = self
+            .neighbours
+            .iter()
+            .filter(|(_, n)| now >= n.expires_at())
+            .map(|(k, _)| *k)
+            .collect();
+        for k in expired {
+            self.drop_neighbour(now, k, "silent");
+        }
+        if now >= self.next_housekeeping {
+            self.next_housekeeping = now.plus(HOUSEKEEPING_MS);
+            self.housekeeping(now);
+        }
+        let due: Vec<IfaceId> = self
+            .ifaces
+            .iter()
+            .filter(|(_, i)| now >= i.next_hello || i.flush_at.is_some_and(|t| now >= t))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in due {
+            self.flush(now, id);
+        }
+    }
+
+    fn housekeeping(&mut self, now: Time) {
+        let p = self.cfg.params.clone();
+        let mut touched = Vec::new();
+        for o in self.origs.values_mut() {
+            if o.expire(now, &p) {
+                touched.push(o.addr);
+            }
+        }
+        touched.sort();
+        for a in touched {
+            self.reselect(now, a, None);
+        }
+        // Link qualities decay with silence: re-check every neighbour.
+        let keys: Vec<NeighKey> = self.neighbours.keys().copied().collect();
+        for k in keys {
+            self.check_link_change(now, k);
+        }
+        let purge = u64::from(p.purge_ms);
+        let dead: Vec<Ipv6Addr> = self
+            .origs
+            .values()
+            .filter(|o| {
+                o.best.is_none() && o.unreachable_since.is_some_and(|t| now.since(t) >= purge)
+            })
+            .map(|o| o.addr)
+            .collect();
+        for a in dead {
+            if let Some(o) = self.origs.remove(&a) {
+                self.routes.originator_removed(&o);
+                self.out
+                    .push_back(Output::Event(Event::OriginatorDown { originator: a }));
+            }
+        }
+        self.reqs_seen
+            .retain(|_, t| now.since(*t) < REQUEST_SPACING_MS * 4);
+    }
+
+    fn drop_neighbour(&mut self, now: Time, key: NeighKey, reason: &'static str) {
+        if self.neighbours.remove(&key).is_none() {
+            return;
+        }
+        self.out.push_back(Output::Event(Event::NeighbourDown {
+            iface: key.0,
+            addr: key.1,
+            reason,
+        }));
+        let mut affected: Vec<Ipv6Addr> = Vec::new();
+        for o in self.origs.values_mut() {
+            if o.forget(&key) {
+                affected.push(o.addr);
+            }
+        }
+        affected.sort();
+        for a in affected {
+            self.reselect(now, a, None);
+        }
+    }
+
+    fn flush_routes(&mut self, now: Time) {
+        let _ = now;
+        let own = self.cfg.originator;
+        let announce = &self.cfg.announce;
+        let changes = self.routes.commit(&self.origs, own, announce, &mut |e| {
+            self.out.push_back(Output::Event(e));
+        });
+        if !changes.is_empty() {
+            self.out.push_back(Output::Routes(changes));
+        }
+    }
+
+    // ----- outputs --------------------------------------------------------
+
+    /// Next output; `Output::Timeout` when nothing is pending.
     pub fn poll_output(&mut self) -> Output {
-        self.out.pop_front().unwrap_or(Output::Timeout(Time::NEVER))
+        if let Some(o) = self.out.pop_front() {
+            return o;
+        }
+        Output::Timeout(self.next_deadline())
+    }
+
+    fn next_deadline(&self) -> Time {
+        let mut t = self.next_ogm.min(self.next_housekeeping);
+        for i in self.ifaces.values() {
+            t = t.min(i.next_hello);
+            if let Some(f) = i.flush_at {
+                t = t.min(f);
+            }
+        }
+        for n in self.neighbours.values() {
+            t = t.min(n.expires_at());
+        }
+        t
     }
 
     /// The full desired routing table, sorted by destination.
     pub fn routes(&self) -> Vec<Route> {
-        Vec::new()
+        self.routes.all()
+    }
+
+    /// The next hop toward an originator, if routed: (interface, link-local).
+    pub fn next_hop(&self, originator: &Ipv6Addr) -> Option<(IfaceId, Ipv6Addr)> {
+        self.origs.get(originator).and_then(|o| o.best)
+    }
+
+    /// The neighbour's originator address, once learned from its own OGM.
+    pub fn neighbour_originator(&self, iface: IfaceId, addr: &Ipv6Addr) -> Option<Ipv6Addr> {
+        self.neighbours
+            .get(&(iface, *addr))
+            .and_then(|n| n.originator)
     }
 
     pub fn status(&self, now: Time) -> Status {
-        let _ = now;
-        Status {
-            originator: self.cfg.originator,
-            announced: self.cfg.announce.clone(),
-            counters: self.counters.clone(),
-            interfaces: Vec::new(),
-            neighbours: Vec::new(),
-            originators: Vec::new(),
+        status::snapshot(self, now)
+    }
+}
+
+/// The host prefix of an originator: /32 for IPv4-mapped, else /128.
+pub fn originator_prefix(o: Ipv6Addr) -> Prefix {
+    match o.to_ipv4_mapped() {
+        Some(v4) => Prefix::host(v4.into()),
+        None => Prefix::host(o.into()),
+    }
+}
+
+fn decode_tlvs(o: &mut Originator) {
+    let mut announced = Vec::new();
+    let mut hostname = None;
+    let mut gateway = None;
+    for t in wire::Tlvs::new(&o.tlvs).flatten() {
+        match t {
+            Tlv::Prefix(p) => announced.push(p),
+            Tlv::Hostname(h) => hostname = Some(h.to_string()),
+            Tlv::Gateway { down, up } => gateway = Some((down, up)),
+            Tlv::Unknown { .. } => {}
         }
     }
+    o.announced = announced;
+    o.hostname = hostname;
+    o.gateway = gateway;
 }

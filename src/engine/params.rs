@@ -5,17 +5,14 @@ use super::api::IfaceKind;
 
 /// Largest TQ value (a perfect path).
 pub const TQ_MAX: u8 = 255;
-/// Hello sequence window used for receive quality.
-pub const HELLO_WINDOW: u32 = 32;
 /// OGMs forwarded with this TTL by their originator.
 pub const DEFAULT_TTL: u8 = 50;
 /// Routes with a TQ below this are not used.
 pub const TQ_MIN_USABLE: u8 = 5;
 /// Ring of advertised-TQ samples averaged per (originator, neighbour).
 pub const TQ_AVG_RING: usize = 4;
-/// An alternative is fresh while its seqno is at most this far behind the
-/// newest seqno seen for the originator.
-pub const SEQNO_FRESH: u32 = 2;
+/// Retractions are sent this many extra times (with the next hellos).
+pub const RETRACT_REPEATS: u8 = 2;
 /// Seqnos further behind than this (or further ahead than 2^31) are outside
 /// the window: dropped, unless accepted as a reboot (see `reset_protection_ms`).
 pub const SEQNO_WINDOW: u32 = 64;
@@ -49,6 +46,8 @@ pub struct Params {
     pub hop_penalty: u8,
     /// Switch next hop only if the alternative beats the current by this many TQ points.
     pub switch_margin: u8,
+    /// Routing sees a neighbour's link TQ change only once it moved this much.
+    pub link_deadband: u8,
     /// A triggered update is sent when an originator's TQ changes by at least this.
     pub trigger_tq_delta: u8,
     /// An alternative expires this long after its last update.
@@ -77,15 +76,16 @@ impl Default for Params {
                 hello_ms: 2000,
                 same_iface_penalty: 0,
             },
-            ogm_interval_ms: 20_000,
+            ogm_interval_ms: 30_000,
             ogm_jitter_ms: 1000,
-            hello_jitter_div: 8,
+            hello_jitter_div: 16,
             ihu_every: 4,
             trigger_delay_ms: 20,
             hop_penalty: 15,
             switch_margin: 10,
+            link_deadband: 12,
             trigger_tq_delta: 16,
-            route_timeout_ms: 90_000,
+            route_timeout_ms: 125_000,
             purge_ms: 200_000,
             reset_protection_ms: 30_000,
             max_datagram: 1400,

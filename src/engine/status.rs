@@ -93,3 +93,77 @@ pub struct Status {
     pub neighbours: Vec<NeighbourStatus>,
     pub originators: Vec<OriginatorStatus>,
 }
+
+/// Builds a snapshot of the engine's state.
+pub(super) fn snapshot(e: &super::Engine, now: super::Time) -> Status {
+    let interfaces = e
+        .ifaces
+        .iter()
+        .map(|(id, i)| IfaceStatus {
+            ifindex: *id,
+            name: i.name.clone(),
+            kind: i.kind,
+            link_local: i.link_local,
+            max_payload: i.max_payload,
+            hello_interval_ms: e.cfg.params.kind(i.kind).hello_ms,
+            neighbours: e.neighbours.keys().filter(|(n, _)| n == id).count(),
+        })
+        .collect();
+    let iface_name = |id: &IfaceId| e.ifaces.get(id).map(|i| i.name.clone()).unwrap_or_default();
+    let neighbours = e
+        .neighbours
+        .values()
+        .map(|n| {
+            let fresh = e.ihu_fresh_ms(n);
+            let echo = u64::from(e.cfg.params.route_timeout_ms);
+            let link_tq = n.link_tq(now, fresh, echo);
+            NeighbourStatus {
+                ifindex: n.iface,
+                iface: iface_name(&n.iface),
+                addr: n.addr,
+                originator: n.originator,
+                rx_quality: n.rx_quality(now),
+                tx_quality: n.tx_quality(now, fresh, echo),
+                link_tq,
+                bidirectional: link_tq > 0,
+                echoes: n.echoes,
+                last_seen_ms_ago: now.since(n.last_heard),
+            }
+        })
+        .collect();
+    let mut originators: Vec<OriginatorStatus> = e
+        .origs
+        .values()
+        .map(|o| OriginatorStatus {
+            originator: o.addr,
+            seqno: o.newest,
+            via: o.best.map(|b| b.1),
+            ifindex: o.best.map(|b| b.0),
+            tq: o.best_tq,
+            last_seen_ms_ago: now.since(o.last_seen),
+            announced: o.announced.clone(),
+            hostname: o.hostname.clone(),
+            gateway: o.gateway,
+            alternatives: o
+                .alts
+                .iter()
+                .map(|(k, a)| AlternativeStatus {
+                    via: k.1,
+                    ifindex: k.0,
+                    tq: super::tq::path(a.avg(), e.link_tq_of(k), e.cfg.params.hop_penalty),
+                    seqno: a.seqno,
+                    feasible: o.feasible(a),
+                })
+                .collect(),
+        })
+        .collect();
+    originators.sort_by_key(|o| o.originator);
+    Status {
+        originator: e.cfg.originator,
+        announced: e.cfg.announce.clone(),
+        counters: e.counters.clone(),
+        interfaces,
+        neighbours,
+        originators,
+    }
+}

@@ -20,7 +20,9 @@ mod ogm;
 mod tlv;
 
 pub use error::Error;
-pub use header::{Header, HeaderRepr, FLAG_AUTH, FLAG_DUMP_REQ, HEADER_LEN, MAGIC, TYPE_ROUTING, VERSION};
+pub use header::{
+    Header, HeaderRepr, FLAG_AUTH, FLAG_DUMP_REQ, HEADER_LEN, MAGIC, TYPE_ROUTING, VERSION,
+};
 pub use ihu::{IhuEntry, IhuRepr, IHU_ENTRY_LEN};
 pub use message::{Message, Messages, MSG_HEADER_LEN, MSG_IHU, MSG_OGM};
 pub use ogm::{OgmRepr, OGM_FIXED_LEN, OGM_FLAG_UPDATE};

@@ -25,9 +25,15 @@ const HOSTNAME_MAX: usize = 63;
 pub enum Tlv<'a> {
     Prefix(Prefix),
     /// Bandwidth in units of 100 kbit/s.
-    Gateway { down: u32, up: u32 },
+    Gateway {
+        down: u32,
+        up: u32,
+    },
     Hostname(&'a str),
-    Unknown { kind: u8, body: &'a [u8] },
+    Unknown {
+        kind: u8,
+        body: &'a [u8],
+    },
 }
 
 impl<'a> Tlv<'a> {
@@ -48,7 +54,9 @@ impl<'a> Tlv<'a> {
                     IpAddr::V6(Ipv6Addr::from(full))
                 };
                 // Host bits set on the wire are cleared (Prefix::new masks).
-                Prefix::new(ip, plen).map(Tlv::Prefix).ok_or(Error::BadPrefix)
+                Prefix::new(ip, plen)
+                    .map(Tlv::Prefix)
+                    .ok_or(Error::BadPrefix)
             }
             TLV_GATEWAY => {
                 if body.len() != 8 {

@@ -1,0 +1,420 @@
+//! Per-originator state: the alternatives heard through each neighbour,
+//! sequence-number windows with reboot protection, the feasibility distance
+//! that keeps routes loop-free, and the next-hop switching rule.
+
+use std::net::Ipv6Addr;
+
+use super::api::{IfaceId, Time};
+use super::params::{Params, SEQNO_WINDOW, TQ_AVG_RING, TQ_MIN_USABLE};
+use super::{seqno, tq};
+use crate::prefix::Prefix;
+
+/// A neighbour: (interface, link-local address).
+pub type NeighKey = (IfaceId, Ipv6Addr);
+
+/// What an originator's route looks like through one neighbour.
+#[derive(Debug, Clone)]
+pub struct Alt {
+    pub seqno: u32,
+    ring: [u8; TQ_AVG_RING],
+    len: u8,
+    pos: u8,
+    /// The TQ this neighbour advertised last (feasibility is checked on it).
+    pub last_adv: u8,
+    pub updated: Time,
+    pub ttl: u8,
+}
+
+impl Alt {
+    fn new(seqno: u32, adv: u8, ttl: u8, now: Time) -> Alt {
+        let mut a = Alt {
+            seqno,
+            ring: [0; TQ_AVG_RING],
+            len: 0,
+            pos: 0,
+            last_adv: adv,
+            updated: now,
+            ttl,
+        };
+        a.reset(adv);
+        a
+    }
+
+    /// Adds a sample from a new flood round to the averaging ring.
+    fn push(&mut self, adv: u8) {
+        self.ring[usize::from(self.pos)] = adv;
+        self.pos = (self.pos + 1) % TQ_AVG_RING as u8;
+        self.len = (self.len + 1).min(TQ_AVG_RING as u8);
+        self.last_adv = adv;
+    }
+
+    /// A triggered update replaces history: the route itself changed.
+    fn reset(&mut self, adv: u8) {
+        self.ring = [adv; TQ_AVG_RING];
+        self.len = 1;
+        self.pos = 1 % TQ_AVG_RING as u8;
+        self.last_adv = adv;
+    }
+
+    /// Average advertised TQ over the ring; 0 after a retraction.
+    pub fn avg(&self) -> u8 {
+        if self.last_adv == 0 || self.len == 0 {
+            return 0;
+        }
+        let n = usize::from(self.len);
+        let sum: u32 = self.ring[..n].iter().map(|&v| u32::from(v)).sum();
+        (sum / n as u32) as u8
+    }
+}
+
+/// How a received seqno relates to what we know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeqnoCheck {
+    /// Newer than anything seen: a new flood round.
+    New,
+    /// Within the window behind the newest.
+    Known,
+    /// Out of window, accepted as the originator rebooting.
+    Reset,
+    /// Out of window inside the reset protection time: drop.
+    Protected,
+}
+
+#[derive(Debug, Clone)]
+pub struct Originator {
+    pub addr: Ipv6Addr,
+    pub newest: u32,
+    last_reset: Option<Time>,
+    pub alts: Vec<(NeighKey, Alt)>,
+    pub best: Option<NeighKey>,
+    pub best_tq: u8,
+    /// Feasibility distance: (seqno, best TQ we advertised for it).
+    pub fd: Option<(u32, u8)>,
+    /// Newest seqno we flooded onward.
+    pub forwarded: Option<u32>,
+    /// TQ in our last advertisement (0: retracted or never).
+    pub advertised_tq: u8,
+    /// Raw TLVs from the newest OGM that carried them, re-sent verbatim.
+    pub tlvs: Vec<u8>,
+    tlv_seqno: Option<u32>,
+    pub announced: Vec<Prefix>,
+    pub hostname: Option<String>,
+    pub gateway: Option<(u32, u32)>,
+    pub last_seen: Time,
+    pub unreachable_since: Option<Time>,
+    pub last_request: Option<Time>,
+}
+
+impl Originator {
+    pub fn new(addr: Ipv6Addr, seqno: u32, now: Time) -> Originator {
+        Originator {
+            addr,
+            newest: seqno,
+            last_reset: None,
+            alts: Vec::new(),
+            best: None,
+            best_tq: 0,
+            fd: None,
+            forwarded: None,
+            advertised_tq: 0,
+            tlvs: Vec::new(),
+            tlv_seqno: None,
+            announced: Vec::new(),
+            hostname: None,
+            gateway: None,
+            last_seen: now,
+            unreachable_since: Some(now),
+            last_request: None,
+        }
+    }
+
+    /// Classifies `s` against the newest seqno, applying BATMAN-style reboot
+    /// protection: an out-of-window seqno is taken as a reboot at most once
+    /// per `reset_protection_ms`.
+    pub fn check_seqno(&mut self, s: u32, now: Time, p: &Params) -> SeqnoCheck {
+        let d = seqno::diff(s, self.newest);
+        if d > 0 && d <= i32::from(u16::MAX) {
+            self.newest = s;
+            return SeqnoCheck::New;
+        }
+        if d <= 0 && d >= -(SEQNO_WINDOW as i32) {
+            return SeqnoCheck::Known;
+        }
+        let protected = self
+            .last_reset
+            .is_some_and(|t| now.since(t) < u64::from(p.reset_protection_ms));
+        if protected {
+            return SeqnoCheck::Protected;
+        }
+        self.last_reset = Some(now);
+        self.newest = s;
+        self.fd = None;
+        self.forwarded = None;
+        self.tlv_seqno = None;
+        self.alts.clear();
+        SeqnoCheck::Reset
+    }
+
+    /// Records what neighbour `key` advertised. `update` marks a triggered
+    /// update (replaces the averaging history). Returns false if the
+    /// information is older than what we have from that neighbour.
+    pub fn record(
+        &mut self,
+        key: NeighKey,
+        s: u32,
+        adv: u8,
+        ttl: u8,
+        update: bool,
+        now: Time,
+    ) -> bool {
+        self.last_seen = now;
+        match self.alts.iter_mut().find(|(k, _)| *k == key) {
+            None => {
+                self.alts.push((key, Alt::new(s, adv, ttl, now)));
+                true
+            }
+            Some((_, a)) => {
+                let d = seqno::diff(s, a.seqno);
+                if d < 0 {
+                    return false;
+                }
+                if d > 0 && !update && adv > 0 && a.last_adv > 0 {
+                    a.push(adv);
+                } else {
+                    a.reset(adv);
+                }
+                a.seqno = s;
+                a.updated = now;
+                a.ttl = ttl;
+                true
+            }
+        }
+    }
+
+    /// Stores TLVs if they come from a seqno at least as new as the stored ones.
+    /// Returns true when the stored bytes changed.
+    pub fn offer_tlvs(&mut self, s: u32, bytes: &[u8]) -> bool {
+        if self.tlv_seqno.is_some_and(|t| seqno::newer(t, s)) {
+            return false;
+        }
+        self.tlv_seqno = Some(s);
+        if self.tlvs == bytes {
+            return false;
+        }
+        self.tlvs = bytes.to_vec();
+        true
+    }
+
+    pub fn feasible(&self, a: &Alt) -> bool {
+        match self.fd {
+            None => true,
+            Some((fs, ftq)) => seqno::newer(a.seqno, fs) || (a.seqno == fs && a.last_adv > ftq),
+        }
+    }
+
+    /// Is the alternative usable apart from feasibility? It must not be
+    /// retracted and must have been confirmed within the route timeout.
+    /// (Lagging seqnos alone do not disqualify it: under loss a flood round
+    /// often misses a far node, while a broken route is retracted.)
+    fn usable(&self, a: &Alt, now: Time, p: &Params) -> bool {
+        a.avg() > 0 && now.since(a.updated) <= u64::from(p.route_timeout_ms)
+    }
+
+    /// Path TQ through each usable alternative that is feasible or is the
+    /// current next hop. (Keeping the current next hop when its advertised
+    /// TQ drops below the feasibility distance avoids churn; the caller asks
+    /// the originator for a new seqno, which restores feasibility.)
+    fn candidates<'a>(
+        &'a self,
+        now: Time,
+        p: &'a Params,
+        link_tq: &'a impl Fn(&NeighKey) -> u8,
+    ) -> impl Iterator<Item = (NeighKey, u8)> + 'a {
+        self.alts.iter().filter_map(move |(k, a)| {
+            if !self.usable(a, now, p) || !(self.feasible(a) || Some(*k) == self.best) {
+                return None;
+            }
+            let t = tq::path(a.avg(), link_tq(k), p.hop_penalty);
+            (t >= TQ_MIN_USABLE).then_some((*k, t))
+        })
+    }
+
+    /// Is a new seqno worth asking for? Yes when we route through an
+    /// unfeasible alternative, or have no route but usable unfeasible ones.
+    pub fn wants_seqno(&self, now: Time, p: &Params) -> bool {
+        match self.best {
+            Some(b) => self.alts.iter().any(|(k, a)| *k == b && !self.feasible(a)),
+            None => self
+                .alts
+                .iter()
+                .any(|(_, a)| self.usable(a, now, p) && !self.feasible(a)),
+        }
+    }
+
+    /// Chooses the next hop. Switching rule: keep the current next hop while
+    /// it is usable and feasible, unless another beats it by at least
+    /// `switch_margin` TQ points and by 1/8 of the current TQ; otherwise take the best (ties: lowest key).
+    /// Returns true if the next hop or its TQ changed.
+    pub fn select(&mut self, now: Time, p: &Params, link_tq: &impl Fn(&NeighKey) -> u8) -> bool {
+        let mut best: Option<(NeighKey, u8)> = None;
+        let mut current: Option<u8> = None;
+        for (k, t) in self.candidates(now, p, link_tq) {
+            if Some(k) == self.best {
+                current = Some(t);
+            }
+            if best.is_none_or(|(bk, bt)| t > bt || (t == bt && k < bk)) {
+                best = Some((k, t));
+            }
+        }
+        let chosen = match (self.best, current, best) {
+            (Some(cur), Some(ct), Some((_, bt)))
+                if bt < ct.saturating_add(p.switch_margin.max(ct / 8)) =>
+            {
+                Some((cur, ct))
+            }
+            (_, _, b) => b,
+        };
+        let (nb, nt) = match chosen {
+            Some((k, t)) => (Some(k), t),
+            None => (None, 0),
+        };
+        let changed = nb != self.best || nt != self.best_tq;
+        if nb.is_none() && self.best.is_some() {
+            self.unreachable_since = Some(now);
+        } else if nb.is_some() {
+            self.unreachable_since = None;
+        }
+        self.best = nb;
+        self.best_tq = nt;
+        changed
+    }
+
+    /// Notes that we advertised `tq` for `s`; raises the feasibility distance.
+    pub fn advertised(&mut self, s: u32, tq: u8) {
+        self.advertised_tq = tq;
+        if tq == 0 {
+            return;
+        }
+        self.fd = match self.fd {
+            Some((fs, ft)) if fs == s => Some((fs, ft.max(tq))),
+            Some((fs, ft)) if seqno::newer(fs, s) => Some((fs, ft)),
+            _ => Some((s, tq)),
+        };
+    }
+
+    /// Seqno of the alternative we route through (what we re-advertise).
+    pub fn best_seqno(&self) -> u32 {
+        self.best
+            .and_then(|b| self.alts.iter().find(|(k, _)| *k == b))
+            .map(|(_, a)| a.seqno)
+            .unwrap_or(self.newest)
+    }
+
+    pub fn best_ttl(&self) -> u8 {
+        self.best
+            .and_then(|b| self.alts.iter().find(|(k, _)| *k == b))
+            .map(|(_, a)| a.ttl)
+            .unwrap_or(0)
+    }
+
+    /// Forgets everything learned through one neighbour.
+    pub fn forget(&mut self, key: &NeighKey) -> bool {
+        let before = self.alts.len();
+        self.alts.retain(|(k, _)| k != key);
+        before != self.alts.len()
+    }
+
+    /// Drops alternatives not updated within the route timeout.
+    pub fn expire(&mut self, now: Time, p: &Params) -> bool {
+        let before = self.alts.len();
+        self.alts
+            .retain(|(_, a)| now.since(a.updated) <= u64::from(p.route_timeout_ms));
+        before != self.alts.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(i: u8) -> NeighKey {
+        (1, Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, u16::from(i)))
+    }
+
+    fn o() -> Originator {
+        Originator::new("fd00::9".parse().unwrap(), 100, Time(0))
+    }
+
+    #[test]
+    fn seqno_window_and_reset_protection() {
+        let p = Params::default();
+        let mut x = o();
+        assert_eq!(x.check_seqno(101, Time(0), &p), SeqnoCheck::New);
+        assert_eq!(x.check_seqno(101, Time(0), &p), SeqnoCheck::Known);
+        assert_eq!(x.check_seqno(90, Time(0), &p), SeqnoCheck::Known);
+        // wrap-around is just newer
+        let mut w = Originator::new("fd00::9".parse().unwrap(), u32::MAX - 1, Time(0));
+        assert_eq!(w.check_seqno(3, Time(0), &p), SeqnoCheck::New);
+        assert_eq!(w.newest, 3);
+        // a reboot: far behind → accepted once, then protected for 30 s
+        assert_eq!(x.check_seqno(5, Time(1000), &p), SeqnoCheck::Reset);
+        assert_eq!(x.newest, 5);
+        assert_eq!(x.check_seqno(6, Time(1100), &p), SeqnoCheck::New);
+        assert_eq!(
+            x.check_seqno(70_000_000, Time(2000), &p),
+            SeqnoCheck::Protected
+        );
+        assert_eq!(
+            x.check_seqno(70_000_000, Time(32_000), &p),
+            SeqnoCheck::Reset
+        );
+    }
+
+    #[test]
+    fn averaging_ring_and_retraction() {
+        let mut x = o();
+        x.record(key(1), 100, 200, 50, false, Time(0));
+        x.record(key(1), 101, 100, 50, false, Time(1));
+        assert_eq!(x.alts[0].1.avg(), 150);
+        // triggered update replaces history
+        x.record(key(1), 101, 90, 50, true, Time(2));
+        assert_eq!(x.alts[0].1.avg(), 90);
+        // retraction zeroes it; older info is refused
+        x.record(key(1), 101, 0, 50, true, Time(3));
+        assert_eq!(x.alts[0].1.avg(), 0);
+        assert!(!x.record(key(1), 99, 255, 50, false, Time(4)));
+    }
+
+    #[test]
+    fn switching_rule_has_hysteresis_and_feasibility() {
+        let p = Params::default();
+        let lt = |_: &NeighKey| 255u8;
+        let mut x = o();
+        x.record(key(1), 100, 200, 50, false, Time(0));
+        x.record(key(2), 100, 205, 50, false, Time(0));
+        assert!(x.select(Time(0), &p, &lt));
+        assert_eq!(x.best, Some(key(2)));
+        // key 1 improves by less than the margin: stay
+        x.record(key(1), 100, 210, 50, true, Time(0));
+        x.select(Time(0), &p, &lt);
+        assert_eq!(x.best, Some(key(2)));
+        // by more than the margin: switch
+        x.record(key(1), 100, 230, 50, true, Time(0));
+        x.select(Time(0), &p, &lt);
+        assert_eq!(x.best, Some(key(1)));
+        assert_eq!(x.best_tq, tq::path(230, 255, p.hop_penalty));
+        // we advertise 216; a neighbour advertising less for the same seqno
+        // may route through us: unfeasible
+        x.advertised(100, 216);
+        x.record(key(1), 100, 0, 50, true, Time(0));
+        x.record(key(2), 100, 210, 50, true, Time(0));
+        x.select(Time(0), &p, &lt);
+        assert_eq!(x.best, None);
+        assert!(x.wants_seqno(Time(0), &p));
+        // a newer seqno makes it feasible again
+        x.check_seqno(101, Time(0), &p);
+        x.record(key(2), 101, 210, 50, false, Time(0));
+        x.select(Time(0), &p, &lt);
+        assert_eq!(x.best, Some(key(2)));
+    }
+}

@@ -1,0 +1,150 @@
+//! The desired routing table: every routed originator's host prefix and
+//! announced prefixes, with overlaps resolved deterministically.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::Ipv6Addr;
+
+use super::api::{Event, Route, RouteChange};
+use super::originator::Originator;
+use super::originator_prefix;
+use crate::prefix::Prefix;
+
+/// Kernel metric of every Roost route (one route per destination).
+pub const ROUTE_METRIC: u32 = 100;
+
+#[derive(Debug, Default)]
+pub struct RouteTable {
+    installed: BTreeMap<Prefix, Route>,
+    owners: HashMap<Prefix, BTreeSet<Ipv6Addr>>,
+    claims: HashMap<Ipv6Addr, Vec<Prefix>>,
+    dirty: BTreeSet<Prefix>,
+    /// Last reported conflict per prefix, to log each change once.
+    conflicts: HashMap<Prefix, Ipv6Addr>,
+}
+
+impl RouteTable {
+    fn set_claims(&mut self, addr: Ipv6Addr, new: Vec<Prefix>) {
+        let old = self.claims.remove(&addr).unwrap_or_default();
+        for p in &old {
+            if !new.contains(p) {
+                if let Some(s) = self.owners.get_mut(p) {
+                    s.remove(&addr);
+                    if s.is_empty() {
+                        self.owners.remove(p);
+                    }
+                }
+            }
+            self.dirty.insert(*p);
+        }
+        for p in &new {
+            self.owners.entry(*p).or_default().insert(addr);
+            self.dirty.insert(*p);
+        }
+        if !new.is_empty() {
+            self.claims.insert(addr, new);
+        }
+    }
+
+    /// An originator's route or announcements may have changed.
+    pub fn originator_changed(&mut self, o: &Originator) {
+        let mut claims = vec![originator_prefix(o.addr)];
+        for p in &o.announced {
+            if !claims.contains(p) {
+                claims.push(*p);
+            }
+        }
+        self.set_claims(o.addr, claims);
+    }
+
+    pub fn originator_removed(&mut self, o: &Originator) {
+        self.set_claims(o.addr, Vec::new());
+    }
+
+    /// Recomputes dirty prefixes; returns the changes since the last commit.
+    pub fn commit(
+        &mut self,
+        origs: &HashMap<Ipv6Addr, Originator>,
+        own: Ipv6Addr,
+        own_announce: &[Prefix],
+        event: &mut impl FnMut(Event),
+    ) -> Vec<RouteChange> {
+        let mut changes = Vec::new();
+        let own_host = originator_prefix(own);
+        for p in std::mem::take(&mut self.dirty) {
+            let local = p == own_host || own_announce.contains(&p);
+            let mut best: Option<(&Originator, u8)> = None;
+            let mut routed = 0;
+            if let Some(owners) = self.owners.get(&p) {
+                for a in owners {
+                    let Some(o) = origs.get(a) else { continue };
+                    if o.best.is_none() {
+                        continue;
+                    }
+                    routed += 1;
+                    if best
+                        .is_none_or(|(b, t)| o.best_tq > t || (o.best_tq == t && o.addr < b.addr))
+                    {
+                        best = Some((o, o.best_tq));
+                    }
+                }
+            }
+            if let Some((b, _)) = best {
+                if local || routed > 1 {
+                    let chosen = if local { own } else { b.addr };
+                    let other = if local {
+                        b.addr
+                    } else {
+                        self.owners
+                            .get(&p)
+                            .and_then(|s| s.iter().find(|a| **a != b.addr).copied())
+                            .unwrap_or(b.addr)
+                    };
+                    if self.conflicts.insert(p, chosen) != Some(chosen) {
+                        event(Event::PrefixConflict {
+                            prefix: p,
+                            chosen,
+                            other,
+                        });
+                    }
+                }
+            }
+            let want = match best {
+                Some((o, t)) if !local => o.best.map(|(iface, via)| Route {
+                    dst: p,
+                    via,
+                    iface,
+                    metric: ROUTE_METRIC,
+                    originator: o.addr,
+                    tq: t,
+                }),
+                _ => None,
+            };
+            match (want, self.installed.get(&p)) {
+                (Some(w), Some(cur)) if *cur == w => {}
+                (Some(w), Some(cur))
+                    if cur.via == w.via
+                        && cur.iface == w.iface
+                        && cur.originator == w.originator =>
+                {
+                    // Only the TQ moved: no kernel change needed.
+                    self.installed.insert(p, w);
+                }
+                (Some(w), _) => {
+                    self.installed.insert(p, w.clone());
+                    changes.push(RouteChange::Set(w));
+                }
+                (None, Some(_)) => {
+                    self.installed.remove(&p);
+                    self.conflicts.remove(&p);
+                    changes.push(RouteChange::Remove(p));
+                }
+                (None, None) => {}
+            }
+        }
+        changes
+    }
+
+    pub fn all(&self) -> Vec<Route> {
+        self.installed.values().cloned().collect()
+    }
+}

@@ -1,0 +1,214 @@
+//! Topologies: `chain:N`, `ring:N`, `grid:RxC`, `rgg:N[:SEED]` (connected
+//! random geometric graph), `twopath:K` and explicit `edges:N:a-b,c-d,...`.
+
+use super::SplitMix;
+
+/// An undirected graph on nodes 0..n.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Topology {
+    pub name: String,
+    pub n: usize,
+    pub edges: Vec<(usize, usize)>,
+}
+
+impl Topology {
+    /// Parses a topology spec; `seed` is used by `rgg` when it has none.
+    pub fn parse(spec: &str, seed: u64) -> Result<Topology, String> {
+        let bad = || {
+            format!("bad topology '{spec}' (chain:N, ring:N, grid:RxC, rgg:N[:SEED], twopath:K, edges:N:a-b,...)")
+        };
+        let (kind, rest) = spec.split_once(':').ok_or_else(bad)?;
+        let num = |s: &str| s.trim().parse::<usize>().map_err(|_| bad());
+        let mut edges = Vec::new();
+        let n = match kind {
+            "chain" | "ring" => {
+                let n = num(rest)?;
+                if n < 2 {
+                    return Err(bad());
+                }
+                for i in 0..n - 1 {
+                    edges.push((i, i + 1));
+                }
+                if kind == "ring" && n > 2 {
+                    edges.push((n - 1, 0));
+                }
+                n
+            }
+            "grid" => {
+                let (r, c) = rest.split_once('x').ok_or_else(bad)?;
+                let (r, c) = (num(r)?, num(c)?);
+                if r * c < 2 {
+                    return Err(bad());
+                }
+                for y in 0..r {
+                    for x in 0..c {
+                        let i = y * c + x;
+                        if x + 1 < c {
+                            edges.push((i, i + 1));
+                        }
+                        if y + 1 < r {
+                            edges.push((i, i + c));
+                        }
+                    }
+                }
+                r * c
+            }
+            "rgg" => {
+                let (n, s) = match rest.split_once(':') {
+                    Some((n, s)) => (num(n)?, num(s)? as u64),
+                    None => (num(rest)?, seed),
+                };
+                if n < 2 {
+                    return Err(bad());
+                }
+                edges = rgg(n, s);
+                n
+            }
+            "twopath" => {
+                // A = 0, Z = 1; path 1 through 2..2+K, path 2 one hop longer.
+                let k = num(rest)?.max(1);
+                let mut prev = 0;
+                for i in 0..k {
+                    edges.push((prev, 2 + i));
+                    prev = 2 + i;
+                }
+                edges.push((prev, 1));
+                let base = 2 + k;
+                prev = 0;
+                for i in 0..=k {
+                    edges.push((prev, base + i));
+                    prev = base + i;
+                }
+                edges.push((prev, 1));
+                base + k + 1
+            }
+            "edges" => {
+                let (n, list) = rest.split_once(':').ok_or_else(bad)?;
+                let n = num(n)?;
+                for e in list.split(',') {
+                    let (a, b) = e.split_once('-').ok_or_else(bad)?;
+                    let (a, b) = (num(a)?, num(b)?);
+                    if a >= n || b >= n || a == b {
+                        return Err(bad());
+                    }
+                    edges.push((a.min(b), a.max(b)));
+                }
+                n
+            }
+            _ => return Err(bad()),
+        };
+        edges.sort();
+        edges.dedup();
+        Ok(Topology {
+            name: spec.to_string(),
+            n,
+            edges,
+        })
+    }
+
+    pub fn adjacency(&self) -> Vec<Vec<usize>> {
+        let mut adj = vec![Vec::new(); self.n];
+        for &(a, b) in &self.edges {
+            adj[a].push(b);
+            adj[b].push(a);
+        }
+        for l in &mut adj {
+            l.sort();
+        }
+        adj
+    }
+}
+
+fn connected(n: usize, edges: &[(usize, usize)]) -> bool {
+    let mut parent: Vec<usize> = (0..n).collect();
+    fn find(p: &mut [usize], mut x: usize) -> usize {
+        while p[x] != x {
+            p[x] = p[p[x]];
+            x = p[x];
+        }
+        x
+    }
+    let mut comps = n;
+    for &(a, b) in edges {
+        let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
+        if ra != rb {
+            parent[ra] = rb;
+            comps -= 1;
+        }
+    }
+    comps == 1
+}
+
+/// Points in the unit square joined within radius r; r starts at the value
+/// giving a mean degree near 8 and grows 5% at a time until connected.
+fn rgg(n: usize, seed: u64) -> Vec<(usize, usize)> {
+    let mut rng = SplitMix(seed ^ 0x7267_6700);
+    let pts: Vec<(f64, f64)> = (0..n).map(|_| (rng.unit(), rng.unit())).collect();
+    let mut r = (8.0 / (std::f64::consts::PI * n as f64)).sqrt();
+    loop {
+        // Grid buckets keep this O(n) per radius.
+        let cells = ((1.0 / r).floor() as usize).max(1);
+        let cell = |p: (f64, f64)| {
+            (
+                ((p.0 * cells as f64) as usize).min(cells - 1),
+                ((p.1 * cells as f64) as usize).min(cells - 1),
+            )
+        };
+        let mut buckets = vec![Vec::new(); cells * cells];
+        for (i, p) in pts.iter().enumerate() {
+            let (x, y) = cell(*p);
+            buckets[y * cells + x].push(i);
+        }
+        let mut edges = Vec::new();
+        for (i, p) in pts.iter().enumerate() {
+            let (x, y) = cell(*p);
+            for dy in 0..3usize {
+                for dx in 0..3usize {
+                    let (nx, ny) = ((x + dx).wrapping_sub(1), (y + dy).wrapping_sub(1));
+                    if nx >= cells || ny >= cells {
+                        continue;
+                    }
+                    for &j in &buckets[ny * cells + nx] {
+                        if j > i {
+                            let q = pts[j];
+                            let d2 = (p.0 - q.0).powi(2) + (p.1 - q.1).powi(2);
+                            if d2 <= r * r {
+                                edges.push((i, j));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if connected(n, &edges) {
+            return edges;
+        }
+        r *= 1.05;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes() {
+        assert_eq!(
+            Topology::parse("chain:3", 0).unwrap().edges,
+            vec![(0, 1), (1, 2)]
+        );
+        assert_eq!(Topology::parse("ring:4", 0).unwrap().edges.len(), 4);
+        assert_eq!(Topology::parse("grid:4x4", 0).unwrap().edges.len(), 24);
+        let t = Topology::parse("twopath:1", 0).unwrap();
+        assert_eq!(t.n, 5);
+        assert_eq!(t.edges, vec![(0, 2), (0, 3), (1, 2), (1, 4), (3, 4)]);
+        let e = Topology::parse("edges:3:0-1,2-1", 0).unwrap();
+        assert_eq!(e.edges, vec![(0, 1), (1, 2)]);
+        assert!(Topology::parse("edges:3:0-5", 0).is_err());
+        assert!(Topology::parse("blob:3", 0).is_err());
+        let a = Topology::parse("rgg:100:7", 0).unwrap();
+        let b = Topology::parse("rgg:100:7", 0).unwrap();
+        assert_eq!(a, b);
+        assert!(connected(a.n, &a.edges));
+    }
+}
