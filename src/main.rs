@@ -1,3 +1,34 @@
-fn main() {
-    println!("roost");
+//! `roost`: exit code 0 ok, 1 runtime error, 2 usage or config error.
+
+mod cli;
+mod status;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Command};
+use roost::config::Settings;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run(args) => {
+            let settings = match Settings::load(&args.overrides()) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("roost: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            match roost::linux::run(settings) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("roost: {e}");
+                    ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(1))
+                }
+            }
+        }
+        Command::Status(args) => status::main(&args),
+    }
 }

@@ -93,6 +93,8 @@ pub struct Settings {
     /// `None`: the system hostname; `Some("")`: announce none.
     pub hostname: Option<String>,
     pub interfaces: Vec<IfaceConfig>,
+    /// The command-line values, applied again on reload (SIGHUP).
+    pub overrides: Overrides,
 }
 
 impl Default for Settings {
@@ -108,12 +110,13 @@ impl Default for Settings {
             announce: Vec::new(),
             hostname: None,
             interfaces: Vec::new(),
+            overrides: Overrides::default(),
         }
     }
 }
 
 /// Command-line values; they override the file (lists are appended).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Overrides {
     pub config_file: Option<PathBuf>,
     pub interfaces: Vec<String>,
@@ -157,6 +160,7 @@ impl Settings {
         };
         s.config_file = path;
         s.apply(ov)?;
+        s.overrides = ov.clone();
         Ok(s)
     }
 

@@ -1,0 +1,97 @@
+//! Command-line interface: `roost run`, `roost status`.
+
+use std::net::Ipv6Addr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use roost::config::{LogLevel, Overrides, DEFAULT_CONTROL_SOCKET};
+use roost::prefix::Prefix;
+
+#[derive(Parser, Debug)]
+#[command(name = "roost", version, about = "BATMAN-style mesh routing daemon")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the daemon in the foreground.
+    Run(RunArgs),
+    /// Show the state of the running daemon.
+    Status(StatusArgs),
+    // `roost sim ...` plugs in here, behind #[cfg(feature = "sim")], once
+    // the simulator exposes its entry point.
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Mesh interface (repeatable; added to those of the config file).
+    #[arg(short = 'i', long = "interface", value_name = "IF")]
+    pub interfaces: Vec<String>,
+    /// Config file (UCI syntax). Default: /etc/config/roost if it exists.
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Prefix to announce (repeatable; added to those of the config file).
+    #[arg(long, value_name = "PREFIX")]
+    pub announce: Vec<Prefix>,
+    /// Originator address (IPv6, or IPv4-mapped ::ffff:a.b.c.d).
+    #[arg(long, value_name = "ADDR", value_parser = parse_originator)]
+    pub originator: Option<Ipv6Addr>,
+    /// Kernel routing table for Roost's routes [default: 76].
+    #[arg(long, value_name = "N")]
+    pub table: Option<u32>,
+    /// UDP port [default: 4310].
+    #[arg(long, value_name = "N")]
+    pub port: Option<u16>,
+    /// Link-local multicast group [default: ff02::1:76].
+    #[arg(long, value_name = "ADDR")]
+    pub group: Option<Ipv6Addr>,
+    /// Control socket path [default: /var/run/roost.sock].
+    #[arg(long, value_name = "PATH")]
+    pub control_socket: Option<PathBuf>,
+    /// error, warn, info or debug [default: info].
+    #[arg(long, value_name = "LEVEL", value_parser = parse_level)]
+    pub log_level: Option<LogLevel>,
+    /// Hostname to announce ('' for none) [default: the system hostname].
+    #[arg(long, value_name = "NAME")]
+    pub hostname: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    /// Control socket path.
+    #[arg(long, value_name = "PATH", default_value = DEFAULT_CONTROL_SOCKET)]
+    pub control_socket: PathBuf,
+    /// Print the raw JSON reply.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_level(s: &str) -> Result<LogLevel, String> {
+    s.parse()
+}
+
+fn parse_originator(s: &str) -> Result<Ipv6Addr, String> {
+    s.parse::<Ipv6Addr>()
+        .or_else(|_| s.parse::<std::net::Ipv4Addr>().map(|a| a.to_ipv6_mapped()))
+        .map_err(|_| format!("'{s}' is not an IPv6 address (or ::ffff:a.b.c.d)"))
+}
+
+impl RunArgs {
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            config_file: self.config.clone(),
+            interfaces: self.interfaces.clone(),
+            announce: self.announce.clone(),
+            originator: self.originator,
+            table: self.table,
+            port: self.port,
+            group: self.group,
+            control_socket: self.control_socket.clone(),
+            log_level: self.log_level,
+            hostname: self.hostname.clone(),
+        }
+    }
+}

@@ -1,0 +1,629 @@
+//! The event loop: sleeps until the engine's next deadline or an event
+//! (datagram, netlink, signal, control client), feeds the engine and
+//! executes its outputs.
+
+use std::collections::BTreeSet;
+use std::io::Read;
+use std::net::Ipv6Addr;
+use std::os::fd::AsRawFd;
+
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token};
+
+use super::control::{self, ControlServer};
+use super::link::LinkWatch;
+use super::route::{KernelSummary, RouteSync};
+use super::signals::{Sig, Signals};
+use super::socket::{MeshSocket, OpenError, Received, HEADER_OVERHEAD};
+use super::time::Clock;
+use super::{iftype, log, rules, sysctl, Error};
+use crate::config::{Settings, RULE_PRIO_MAIN_SPECIFIC, RULE_PRIO_TABLE};
+use crate::engine::{Engine, EngineConfig, Event, IfaceKind, Input, Output, Params, Status, Time};
+
+const T_SIGNAL: Token = Token(0);
+const T_ROUTE: Token = Token(1);
+const T_LINK: Token = Token(2);
+const T_CONTROL: Token = Token(3);
+/// Control clients use tokens above T_CONTROL (see control.rs); mesh
+/// sockets use tokens from here.
+const MESH_TOKEN_BASE: usize = 4096;
+/// Full kernel route reconcile (dump and compare) this often.
+const RESYNC_MS: u64 = 60_000;
+const RX_BUF: usize = 65536;
+
+/// An open mesh interface.
+struct Active {
+    name: String,
+    ifindex: u32,
+    kind: IfaceKind,
+    link_local: Ipv6Addr,
+    mtu: u32,
+    sock: MeshSocket,
+    token: Token,
+}
+
+/// Configured interface state, for `roost status`.
+#[derive(serde::Serialize)]
+struct IfaceState {
+    name: String,
+    ifindex: Option<u32>,
+    state: String,
+}
+
+#[derive(serde::Serialize)]
+struct StatusReply<'a> {
+    version: &'static str,
+    uptime_s: u64,
+    table: u32,
+    mesh_interfaces: Vec<IfaceState>,
+    status: &'a Status,
+    kernel: KernelSummary,
+}
+
+pub struct Daemon {
+    settings: Settings,
+    clock: Clock,
+    poll: Poll,
+    engine: Engine,
+    route: RouteSync,
+    links: LinkWatch,
+    control: ControlServer,
+    signals: Signals,
+    active: Vec<Active>,
+    missing_warned: BTreeSet<String>,
+    engine_deadline: Time,
+    next_resync: Time,
+    next_mesh_token: usize,
+    rx_buf: Vec<u8>,
+}
+
+fn seed() -> u64 {
+    let mut b = [0u8; 8];
+    match std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut b)) {
+        Ok(()) => u64::from_ne_bytes(b),
+        Err(_) => {
+            let t = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64);
+            t ^ u64::from(std::process::id()).rotate_left(32)
+        }
+    }
+}
+
+fn port_in_use(port: u16, ifname: &str) -> Error {
+    Error::Runtime(format!(
+        "UDP port {port} is already in use on {ifname} (is another roost running on this interface?)"
+    ))
+}
+
+fn system_hostname() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/hostname").ok()
+}
+
+impl Daemon {
+    /// Sets everything up. Order matters: refuse to start (control socket
+    /// answered, port in use) before touching the kernel's routes and rules.
+    pub fn start(settings: Settings) -> Result<Daemon, Error> {
+        let clock = Clock::new();
+        let poll = Poll::new().map_err(Error::io("cannot create the event loop"))?;
+        let control = ControlServer::bind(&settings.control_socket, T_CONTROL.0).map_err(|e| {
+            Error::Runtime(format!(
+                "control socket {}: {e}",
+                settings.control_socket.display()
+            ))
+        })?;
+        let fail = |control: &ControlServer, e: Error| {
+            control.remove();
+            e
+        };
+        let signals = Signals::new()
+            .map_err(Error::io("cannot set up signal handling"))
+            .map_err(|e| fail(&control, e))?;
+        let links = LinkWatch::new()
+            .map_err(Error::io("netlink link watch"))
+            .map_err(|e| fail(&control, e))?;
+        let originator = settings
+            .choose_originator(|name| {
+                links
+                    .by_name(name)
+                    .and_then(|l| l.mac)
+                    .or_else(|| iftype::mac_address(name))
+            })
+            .map_err(Error::Config)
+            .map_err(|e| fail(&control, e))?;
+        let hostname = settings.effective_hostname(system_hostname);
+        log::info!(
+            "roost {} starting: originator {originator}, table {}, port {}, group {}",
+            env!("CARGO_PKG_VERSION"),
+            settings.table,
+            settings.port,
+            settings.group
+        );
+        let engine = Engine::new(
+            EngineConfig {
+                originator,
+                announce: settings.announce.clone(),
+                hostname,
+                params: Params::default(),
+            },
+            seed(),
+            clock.now(),
+        );
+        // Refuse to start if another daemon uses the port on one of our
+        // interfaces, before touching the kernel's routes and rules.
+        for c in &settings.interfaces {
+            if let Some(l) = links.by_name(&c.ifname) {
+                let probe = MeshSocket::open(&c.ifname, l.index, settings.group, settings.port);
+                if let Err(OpenError::InUse) = probe {
+                    control.remove();
+                    return Err(port_in_use(settings.port, &c.ifname));
+                }
+            }
+        }
+        let table = settings.table;
+        // Stale routes are removed here.
+        let route = RouteSync::new(table)
+            .map_err(Error::io("netlink route socket"))
+            .map_err(|e| fail(&control, e))?;
+        let mut d = Daemon {
+            settings,
+            clock,
+            poll,
+            engine,
+            route,
+            links,
+            control,
+            signals,
+            active: Vec::new(),
+            missing_warned: BTreeSet::new(),
+            engine_deadline: Time::ZERO,
+            next_resync: Time(RESYNC_MS),
+            next_mesh_token: 0,
+            rx_buf: vec![0; RX_BUF],
+        };
+        if let Err(e) = d.finish_start() {
+            d.shutdown();
+            return Err(e);
+        }
+        Ok(d)
+    }
+
+    fn finish_start(&mut self) -> Result<(), Error> {
+        let reg = self.poll.registry();
+        let r = Error::io("cannot register with the event loop");
+        reg.register(
+            &mut SourceFd(&self.signals.as_raw_fd()),
+            T_SIGNAL,
+            Interest::READABLE,
+        )
+        .map_err(&r)?;
+        reg.register(
+            &mut SourceFd(&self.route.as_raw_fd()),
+            T_ROUTE,
+            Interest::READABLE,
+        )
+        .map_err(&r)?;
+        reg.register(
+            &mut SourceFd(&self.links.as_raw_fd()),
+            T_LINK,
+            Interest::READABLE,
+        )
+        .map_err(&r)?;
+        self.control.register(reg, T_CONTROL).map_err(&r)?;
+        let now = self.clock.now();
+        self.reconcile_ifaces(now)?;
+        sysctl::setup_global();
+        rules::install(self.settings.table).map_err(Error::io("cannot install ip rules"))?;
+        log::info!(
+            "rules: {RULE_PRIO_MAIN_SPECIFIC} lookup main suppress_prefixlength 0, {RULE_PRIO_TABLE} lookup {}",
+            self.settings.table
+        );
+        Ok(())
+    }
+
+    /// Removes Roost's routes, rules and control socket.
+    pub fn shutdown(&mut self) {
+        match rules::remove_all() {
+            Ok(n) => log::debug!("removed {n} rules"),
+            Err(e) => log::error!("cannot remove ip rules: {e}"),
+        }
+        match self.route.remove_all() {
+            Ok(n) => log::info!("removed {n} routes"),
+            Err(e) => log::error!("cannot remove routes: {e}"),
+        }
+        self.control.remove();
+    }
+
+    pub fn run_loop(&mut self) -> Result<(), Error> {
+        let mut events = Events::with_capacity(64);
+        loop {
+            let now = self.clock.now();
+            self.drain_engine();
+            self.route.flush(now);
+            let mut deadline = self.engine_deadline.min(self.next_resync);
+            if let Some(t) = self.route.next_deadline() {
+                deadline = deadline.min(t);
+            }
+            match self.poll.poll(&mut events, self.clock.until(deadline)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(Error::Runtime(format!("event loop: {e}"))),
+            }
+            let now = self.clock.now();
+            for ev in events.iter() {
+                match ev.token() {
+                    T_SIGNAL => match self.signals.read().map_err(Error::io("signalfd"))? {
+                        Some(Sig::Stop) => {
+                            log::info!("stopping");
+                            return Ok(());
+                        }
+                        Some(Sig::Reload) => self.reload(now)?,
+                        None => {}
+                    },
+                    T_ROUTE => {
+                        if let Err(e) = self.route.handle_readable(now) {
+                            log::warning!("route sync: {e}");
+                        }
+                    }
+                    T_LINK => {
+                        if self
+                            .links
+                            .handle_readable()
+                            .map_err(Error::io("netlink link watch"))?
+                        {
+                            self.reconcile_ifaces(now)?;
+                        }
+                    }
+                    T_CONTROL => self.control.accept(self.poll.registry()),
+                    t if self.control.owns(t) => self.serve_client(t, now),
+                    t => self.read_mesh(t, now),
+                }
+            }
+            if now >= self.engine_deadline {
+                self.engine.handle_input(now, Input::Timer);
+            }
+            if now >= self.next_resync {
+                self.full_reconcile(now);
+            }
+        }
+    }
+
+    fn full_reconcile(&mut self, now: Time) {
+        self.next_resync = now.plus(RESYNC_MS);
+        self.route.set_desired(self.engine.routes());
+        if let Err(e) = self.route.resync(now) {
+            log::warning!("route resync: {e}");
+        }
+    }
+
+    fn drain_engine(&mut self) {
+        loop {
+            match self.engine.poll_output() {
+                Output::Transmit { iface, bytes } => {
+                    let Some(a) = self.active.iter().find(|a| a.ifindex == iface) else {
+                        log::debug!("engine sent on unknown interface #{iface}");
+                        continue;
+                    };
+                    if let Err(e) = a.sock.send(&bytes, a.link_local) {
+                        log::debug!("{}: send failed: {e}", a.name);
+                    }
+                }
+                Output::Routes(changes) => self.route.apply(changes),
+                Output::Event(e) => self.log_event(&e),
+                Output::Timeout(t) => {
+                    // A deadline already past makes the next poll return at
+                    // once and the loop deliver `Input::Timer`.
+                    self.engine_deadline = t;
+                    return;
+                }
+            }
+        }
+    }
+
+    fn iface_name(&self, ifindex: u32) -> String {
+        self.active
+            .iter()
+            .find(|a| a.ifindex == ifindex)
+            .map_or_else(|| format!("#{ifindex}"), |a| a.name.clone())
+    }
+
+    fn log_event(&self, e: &Event) {
+        match e {
+            Event::NeighbourUp { iface, addr } => {
+                log::info!("neighbour {addr} up on {}", self.iface_name(*iface))
+            }
+            Event::NeighbourDown {
+                iface,
+                addr,
+                reason,
+            } => log::info!(
+                "neighbour {addr} down on {} ({reason})",
+                self.iface_name(*iface)
+            ),
+            Event::OriginatorUp { originator } => log::info!("originator {originator} reachable"),
+            Event::OriginatorDown { originator } => {
+                log::info!("originator {originator} unreachable")
+            }
+            Event::SeqnoReset { originator } => {
+                log::info!("originator {originator} restarted (sequence numbers reset)")
+            }
+            Event::PrefixConflict {
+                prefix,
+                chosen,
+                other,
+            } => log::warning!("prefix {prefix} announced by {chosen} and {other}; using {chosen}"),
+        }
+    }
+
+    fn read_mesh(&mut self, token: Token, now: Time) {
+        let Some(a) = self.active.iter().find(|a| a.token == token) else {
+            return;
+        };
+        loop {
+            match a.sock.recv(&mut self.rx_buf) {
+                Ok(Some(Received::Packet { src, len })) => {
+                    let bytes = self.rx_buf.get(..len).unwrap_or(&[]).to_vec();
+                    self.engine.handle_input(
+                        now,
+                        Input::Packet {
+                            iface: a.ifindex,
+                            src,
+                            bytes,
+                        },
+                    );
+                }
+                Ok(Some(Received::Dropped(why))) => {
+                    log::debug!("{}: dropped datagram: {why}", a.name)
+                }
+                Ok(None) => return,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    log::debug!("{}: receive failed: {e}", a.name);
+                    return;
+                }
+            }
+        }
+    }
+
+    fn serve_client(&mut self, token: Token, now: Time) {
+        let status = self.engine.status(now);
+        let reply = StatusReply {
+            version: env!("CARGO_PKG_VERSION"),
+            uptime_s: now.millis() / 1000,
+            table: self.settings.table,
+            mesh_interfaces: self.iface_states(),
+            status: &status,
+            kernel: self.route.summary(now),
+        };
+        let status_json = serde_json::to_string(&reply)
+            .unwrap_or_else(|e| control::error_reply(&format!("cannot encode status: {e}")));
+        self.control.serve(self.poll.registry(), token, |line| {
+            handle_request(line, &status_json)
+        });
+    }
+
+    fn iface_states(&self) -> Vec<IfaceState> {
+        self.settings
+            .interfaces
+            .iter()
+            .map(|c| {
+                let link = self.links.by_name(&c.ifname);
+                let state = if self.active.iter().any(|a| a.name == c.ifname) {
+                    "up".to_string()
+                } else {
+                    match link {
+                        None => "missing".to_string(),
+                        Some(l) => format!("waiting: {}", l.why_unusable()),
+                    }
+                };
+                IfaceState {
+                    name: c.ifname.clone(),
+                    ifindex: link.map(|l| l.index),
+                    state,
+                }
+            })
+            .collect()
+    }
+
+    /// Makes the open sockets and the engine's interfaces match the
+    /// configuration and the links' state.
+    fn reconcile_ifaces(&mut self, now: Time) -> Result<(), Error> {
+        let mut went_down = false;
+        let mut i = 0;
+        while i < self.active.len() {
+            let a = &self.active[i];
+            let configured = self.settings.interfaces.iter().any(|c| c.ifname == a.name);
+            let reason = match self.links.by_index(a.ifindex) {
+                _ if !configured => Some("removed from the configuration"),
+                None => Some("disappeared"),
+                Some(l) if l.name != a.name => Some("renamed"),
+                Some(l) => l
+                    .usable_link_local(Some(a.link_local))
+                    .is_none()
+                    .then(|| l.why_unusable()),
+            };
+            match reason {
+                Some(why) => {
+                    let mut a = self.active.swap_remove(i);
+                    let _ = self
+                        .poll
+                        .registry()
+                        .deregister(&mut SourceFd(&a.sock.as_raw_fd()));
+                    self.engine
+                        .handle_input(now, Input::InterfaceDown { iface: a.ifindex });
+                    log::info!("{}: down ({why})", a.name);
+                    went_down = true;
+                    a.name.clear();
+                }
+                None => i += 1,
+            }
+        }
+        for conf in self.settings.interfaces.clone() {
+            let name = conf.ifname.as_str();
+            let Some(link) = self.links.by_name(name) else {
+                if self.missing_warned.insert(name.to_string()) {
+                    log::warning!("interface {name} does not exist; waiting for it");
+                }
+                continue;
+            };
+            self.missing_warned.remove(name);
+            let kind = conf.kind.unwrap_or_else(|| iftype::detect(name));
+            let max_payload = link.mtu.saturating_sub(HEADER_OVERHEAD) as usize;
+            if let Some(a) = self.active.iter_mut().find(|a| a.name == name) {
+                let Some(ll) = link.usable_link_local(Some(a.link_local)) else {
+                    continue;
+                };
+                if ll != a.link_local || link.mtu != a.mtu || kind != a.kind {
+                    a.link_local = ll;
+                    a.mtu = link.mtu;
+                    a.kind = kind;
+                    log::info!(
+                        "{name}: updated ({}, {ll}, mtu {})",
+                        kind.as_str(),
+                        link.mtu
+                    );
+                    self.engine.handle_input(
+                        now,
+                        Input::InterfaceUp {
+                            iface: a.ifindex,
+                            name: name.to_string(),
+                            kind,
+                            max_payload,
+                            link_local: ll,
+                        },
+                    );
+                }
+                continue;
+            }
+            let Some(ll) = link.usable_link_local(None) else {
+                log::debug!("{name}: not usable yet ({})", link.why_unusable());
+                continue;
+            };
+            let (ifindex, mtu) = (link.index, link.mtu);
+            sysctl::setup_iface(name);
+            let sock = match MeshSocket::open(
+                name,
+                ifindex,
+                self.settings.group,
+                self.settings.port,
+            ) {
+                Ok(s) => s,
+                Err(OpenError::InUse) => return Err(port_in_use(self.settings.port, name)),
+                Err(OpenError::Other(e)) => {
+                    log::warning!("{name}: cannot open the mesh socket: {e}; retrying on the next link change");
+                    continue;
+                }
+            };
+            let token = Token(MESH_TOKEN_BASE + self.next_mesh_token % (1 << 20));
+            self.next_mesh_token = self.next_mesh_token.wrapping_add(1);
+            if let Err(e) = self.poll.registry().register(
+                &mut SourceFd(&sock.as_raw_fd()),
+                token,
+                Interest::READABLE,
+            ) {
+                log::warning!("{name}: cannot register the mesh socket: {e}");
+                continue;
+            }
+            log::info!(
+                "{name}: up (ifindex {ifindex}, {}, {ll}, mtu {mtu})",
+                kind.as_str()
+            );
+            self.engine.handle_input(
+                now,
+                Input::InterfaceUp {
+                    iface: ifindex,
+                    name: name.to_string(),
+                    kind,
+                    max_payload,
+                    link_local: ll,
+                },
+            );
+            self.active.push(Active {
+                name: name.to_string(),
+                ifindex,
+                kind,
+                link_local: ll,
+                mtu,
+                sock,
+                token,
+            });
+        }
+        if went_down {
+            // The kernel drops (IPv4: silently) routes through a downed
+            // interface: find out what is left.
+            if let Err(e) = self.route.resync(now) {
+                log::warning!("route resync: {e}");
+            }
+        }
+        Ok(())
+    }
+
+    /// SIGHUP: re-read the configuration; routes stay in place.
+    fn reload(&mut self, now: Time) -> Result<(), Error> {
+        let new = match Settings::load(&self.settings.overrides) {
+            Ok(s) => s,
+            Err(e) => {
+                log::error!("reload failed, keeping the running configuration: {e}");
+                return Ok(());
+            }
+        };
+        let old = &self.settings;
+        let restart: Vec<&str> = [
+            ("originator", old.originator != new.originator),
+            ("table", old.table != new.table),
+            ("port", old.port != new.port),
+            ("group", old.group != new.group),
+            ("control_socket", old.control_socket != new.control_socket),
+            ("hostname", old.hostname != new.hostname),
+        ]
+        .into_iter()
+        .filter_map(|(n, changed)| changed.then_some(n))
+        .collect();
+        if !restart.is_empty() {
+            log::warning!(
+                "changed {} take effect only after a restart",
+                restart.join(", ")
+            );
+        }
+        log::set_level(new.log_level);
+        if new.announce != self.settings.announce {
+            self.engine
+                .handle_input(now, Input::SetAnnounce(new.announce.clone()));
+        }
+        self.settings.log_level = new.log_level;
+        self.settings.announce = new.announce;
+        self.settings.interfaces = new.interfaces;
+        self.reconcile_ifaces(now)?;
+        log::info!("configuration reloaded");
+        Ok(())
+    }
+}
+
+/// Answers one control request; `status_json` is the status reply.
+fn handle_request(line: &str, status_json: &str) -> String {
+    let v: serde_json::Value = match serde_json::from_str(line) {
+        Ok(v) => v,
+        Err(e) => return control::error_reply(&format!("bad request: {e}")),
+    };
+    match v.get("cmd").and_then(|c| c.as_str()) {
+        Some("status") => status_json.to_string(),
+        Some(other) => control::error_reply(&format!("unknown command '{other}'")),
+        None => control::error_reply("missing \"cmd\""),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::handle_request;
+
+    #[test]
+    fn requests() {
+        assert_eq!(handle_request(r#"{"cmd":"status"}"#, "{}"), "{}");
+        assert_eq!(
+            handle_request(r#"{"cmd":"dance"}"#, "{}"),
+            r#"{"error":"unknown command 'dance'"}"#
+        );
+        assert_eq!(handle_request("{}", "{}"), r#"{"error":"missing \"cmd\""}"#);
+        assert!(handle_request("nope", "{}").starts_with(r#"{"error":"bad request"#));
+    }
+}

@@ -1,0 +1,197 @@
+//! Watches links and IPv6 addresses (RTNLGRP_LINK, RTNLGRP_IPV6_IFADDR) so
+//! interfaces that go down, lose carrier, disappear, come back or get their
+//! link-local address late are handled without a restart.
+//!
+//! The watch socket subscribes first, then a separate blocking socket dumps
+//! the current state; queued notifications replayed on top are idempotent.
+//! On `ENOBUFS` (lost notifications) the state is dumped again.
+
+use std::collections::{BTreeSet, HashMap};
+use std::io;
+use std::net::{IpAddr, Ipv6Addr};
+use std::os::fd::{AsRawFd, RawFd};
+
+use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessage};
+use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+
+use super::log;
+use super::nl::{self, Nl, Reply};
+
+/// What Roost needs to know of a link.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LinkInfo {
+    pub index: u32,
+    pub name: String,
+    /// Administratively up (IFF_UP).
+    pub up: bool,
+    /// Carrier (IFF_LOWER_UP).
+    pub carrier: bool,
+    pub mtu: u32,
+    pub mac: Option<[u8; 6]>,
+    /// Usable (not tentative, not DAD-failed) link-local addresses.
+    pub link_locals: BTreeSet<Ipv6Addr>,
+}
+
+impl LinkInfo {
+    /// Up, with carrier and a usable link-local address: the lowest one,
+    /// unless `prefer` is still present.
+    pub fn usable_link_local(&self, prefer: Option<Ipv6Addr>) -> Option<Ipv6Addr> {
+        if !self.up || !self.carrier {
+            return None;
+        }
+        match prefer {
+            Some(p) if self.link_locals.contains(&p) => Some(p),
+            _ => self.link_locals.iter().next().copied(),
+        }
+    }
+
+    /// Why the link is not usable, for logs.
+    pub fn why_unusable(&self) -> &'static str {
+        if !self.up {
+            "administratively down"
+        } else if !self.carrier {
+            "no carrier"
+        } else if self.link_locals.is_empty() {
+            "no usable link-local address yet"
+        } else {
+            "usable"
+        }
+    }
+}
+
+pub struct LinkWatch {
+    nl: Nl,
+    links: HashMap<u32, LinkInfo>,
+}
+
+impl LinkWatch {
+    pub fn new() -> io::Result<LinkWatch> {
+        let nl = Nl::new(&[libc::RTNLGRP_LINK, libc::RTNLGRP_IPV6_IFADDR], true)?;
+        let mut w = LinkWatch {
+            nl,
+            links: HashMap::new(),
+        };
+        w.full_dump()?;
+        Ok(w)
+    }
+
+    fn full_dump(&mut self) -> io::Result<()> {
+        let mut conn = Nl::new(&[], false)?;
+        self.links.clear();
+        for m in conn.dump(RouteNetlinkMessage::GetLink(LinkMessage::default()))? {
+            self.apply(m);
+        }
+        let mut a = AddressMessage::default();
+        a.header.family = AddressFamily::Inet6;
+        for m in conn.dump(RouteNetlinkMessage::GetAddress(a))? {
+            self.apply(m);
+        }
+        Ok(())
+    }
+
+    /// Reads notifications; returns true if anything may have changed.
+    pub fn handle_readable(&mut self) -> io::Result<bool> {
+        let mut changed = false;
+        loop {
+            match self.nl.recv() {
+                Ok(replies) => {
+                    for r in replies {
+                        if let Reply::Msg { msg, .. } = r {
+                            changed |= self.apply(msg);
+                        }
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(changed),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if nl::is_overrun(&e) => {
+                    log::warning!("netlink: link notifications lost (ENOBUFS); dumping again");
+                    self.full_dump()?;
+                    changed = true;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    fn apply(&mut self, msg: RouteNetlinkMessage) -> bool {
+        match msg {
+            RouteNetlinkMessage::NewLink(m) => {
+                let index = m.header.index;
+                let e = self.links.entry(index).or_default();
+                e.index = index;
+                e.up = m.header.flags.contains(LinkFlags::Up);
+                e.carrier = m.header.flags.contains(LinkFlags::LowerUp);
+                for a in &m.attributes {
+                    match a {
+                        LinkAttribute::IfName(n) => {
+                            if e.name != *n && !e.name.is_empty() {
+                                log::debug!("link #{index} renamed {} -> {n}", e.name);
+                            }
+                            e.name = n.clone();
+                        }
+                        LinkAttribute::Mtu(mtu) => e.mtu = *mtu,
+                        LinkAttribute::Address(b) => {
+                            e.mac = <[u8; 6]>::try_from(b.as_slice()).ok();
+                        }
+                        _ => {}
+                    }
+                }
+                true
+            }
+            RouteNetlinkMessage::DelLink(m) => self.links.remove(&m.header.index).is_some(),
+            RouteNetlinkMessage::NewAddress(m) => self.address(&m, true),
+            RouteNetlinkMessage::DelAddress(m) => self.address(&m, false),
+            _ => false,
+        }
+    }
+
+    /// A link-local IPv6 address appeared (or changed flags) or went away.
+    fn address(&mut self, m: &AddressMessage, add: bool) -> bool {
+        if m.header.family != AddressFamily::Inet6 {
+            return false;
+        }
+        let mut addr = None;
+        let mut flags = AddressFlags::from_bits_retain(u32::from(m.header.flags.bits()));
+        for a in &m.attributes {
+            match a {
+                AddressAttribute::Address(IpAddr::V6(a)) => addr = Some(*a),
+                AddressAttribute::Flags(f) => flags = *f,
+                _ => {}
+            }
+        }
+        let Some(addr) = addr.filter(is_link_local) else {
+            return false;
+        };
+        let Some(link) = self.links.get_mut(&m.header.index) else {
+            return false;
+        };
+        let usable = add
+            && !flags.contains(AddressFlags::Tentative)
+            && !flags.contains(AddressFlags::Dadfailed);
+        if usable {
+            link.link_locals.insert(addr)
+        } else {
+            link.link_locals.remove(&addr)
+        }
+    }
+
+    pub fn by_name(&self, name: &str) -> Option<&LinkInfo> {
+        self.links.values().find(|l| l.name == name)
+    }
+
+    pub fn by_index(&self, index: u32) -> Option<&LinkInfo> {
+        self.links.get(&index)
+    }
+}
+
+impl AsRawFd for LinkWatch {
+    fn as_raw_fd(&self) -> RawFd {
+        self.nl.as_raw_fd()
+    }
+}
+
+/// fe80::/10.
+pub fn is_link_local(a: &Ipv6Addr) -> bool {
+    a.segments()[0] & 0xffc0 == 0xfe80
+}

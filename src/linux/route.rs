@@ -1,0 +1,543 @@
+//! Keeps Roost's kernel routing table equal to the engine's desired routes.
+//!
+//! Every route Roost installs lives in its table and carries protocol
+//! [`ROUTE_PROTOCOL`], so it can be found again after a crash. IPv6
+//! destinations go via the neighbour's link-local address; IPv4 destinations
+//! use `RTA_VIA` with that same IPv6 address (`via inet6 fe80::… dev …`), so
+//! mesh interfaces need no IPv4 address.
+//!
+//! The kernel keys routes by (destination, metric): a metric change is done
+//! make-before-break (add the new route, then delete the old one). Requests
+//! are batched and sent without blocking; `installed` changes only when the
+//! kernel ACKs. A refused route is retried with exponential backoff.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::os::fd::{AsRawFd, RawFd};
+use std::time::Duration;
+
+use netlink_packet_core::{NLM_F_ACK, NLM_F_CREATE, NLM_F_REPLACE};
+use netlink_packet_route::route::{
+    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
+    RouteVia,
+};
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+
+use super::log;
+use super::nl::{self, Nl, Reply};
+use crate::config::ROUTE_PROTOCOL;
+use crate::engine::{Route, RouteChange, Time};
+use crate::prefix::Prefix;
+
+/// Requests in flight at most (bounds the queued ACKs).
+const MAX_INFLIGHT: usize = 256;
+const BACKOFF_FIRST_MS: u64 = 1000;
+const BACKOFF_MAX_MS: u64 = 60_000;
+/// IPv6 stores metric 0 as this (IP6_RT_PRIO_USER).
+const V6_DEFAULT_METRIC: u32 = 1024;
+
+/// A route as the kernel holds it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KernelRoute {
+    pub dst: Prefix,
+    pub via: Ipv6Addr,
+    pub oif: u32,
+    pub metric: u32,
+}
+
+impl KernelRoute {
+    pub fn from_route(r: &Route) -> KernelRoute {
+        let metric = if !r.dst.is_ipv4() && r.metric == 0 {
+            V6_DEFAULT_METRIC
+        } else {
+            r.metric
+        };
+        KernelRoute {
+            dst: r.dst,
+            via: r.via,
+            oif: r.iface,
+            metric,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Op {
+    Set(KernelRoute),
+    Del(KernelRoute),
+}
+
+#[derive(Clone, Debug)]
+struct Backoff {
+    until: Time,
+    delay_ms: u64,
+    error: String,
+}
+
+/// A route the kernel refused, for status output.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Failing {
+    pub dst: Prefix,
+    pub error: String,
+    pub retry_in_ms: u64,
+}
+
+/// Summary for the control socket.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct KernelSummary {
+    pub table: u32,
+    pub protocol: u8,
+    pub desired: usize,
+    pub installed: usize,
+    pub pending: usize,
+    pub in_sync: bool,
+    pub failing: Vec<Failing>,
+}
+
+pub struct RouteSync {
+    nl: Nl,
+    table: u32,
+    desired: BTreeMap<Prefix, Route>,
+    /// What the kernel has (as far as ACKs and dumps tell), by (dst, metric).
+    installed: BTreeMap<(Prefix, u32), KernelRoute>,
+    inflight: HashMap<u32, (Prefix, Op)>,
+    busy: HashMap<Prefix, usize>,
+    dirty: BTreeSet<Prefix>,
+    backoff: HashMap<Prefix, Backoff>,
+}
+
+impl RouteSync {
+    /// Opens the netlink socket and removes every route of Roost's protocol
+    /// from `table` (left over from a crash).
+    pub fn new(table: u32) -> io::Result<RouteSync> {
+        let mut s = RouteSync {
+            nl: Nl::new(&[], true)?,
+            table,
+            desired: BTreeMap::new(),
+            installed: BTreeMap::new(),
+            inflight: HashMap::new(),
+            busy: HashMap::new(),
+            dirty: BTreeSet::new(),
+            backoff: HashMap::new(),
+        };
+        let n = s.remove_all()?;
+        if n > 0 {
+            log::info!("removed {n} stale routes from table {table}");
+        }
+        Ok(s)
+    }
+
+    /// Applies engine changes to the desired table (sent by [`Self::flush`]).
+    pub fn apply(&mut self, changes: Vec<RouteChange>) {
+        for c in changes {
+            match c {
+                RouteChange::Set(r) => {
+                    self.dirty.insert(r.dst);
+                    self.desired.insert(r.dst, r);
+                }
+                RouteChange::Remove(p) => {
+                    self.dirty.insert(p);
+                    self.desired.remove(&p);
+                }
+            }
+        }
+    }
+
+    /// Replaces the whole desired table.
+    pub fn set_desired(&mut self, routes: Vec<Route>) {
+        let new: BTreeMap<Prefix, Route> = routes.into_iter().map(|r| (r.dst, r)).collect();
+        for (p, r) in &self.desired {
+            if new.get(p) != Some(r) {
+                self.dirty.insert(*p);
+            }
+        }
+        self.dirty
+            .extend(new.keys().filter(|p| !self.desired.contains_key(p)));
+        self.desired = new;
+    }
+
+    /// Sends the requests needed to move the kernel towards the desired table.
+    pub fn flush(&mut self, now: Time) {
+        let mut batch: Vec<(Prefix, Op)> = Vec::new();
+        let dirty: Vec<Prefix> = self.dirty.iter().copied().collect();
+        for p in dirty {
+            if self.inflight.len() + batch.len() >= MAX_INFLIGHT {
+                break;
+            }
+            if self.busy.get(&p).is_some_and(|&n| n > 0) {
+                continue;
+            }
+            let want = self.desired.get(&p).map(KernelRoute::from_route);
+            let have: Vec<KernelRoute> = self
+                .installed
+                .range((p, 0)..=(p, u32::MAX))
+                .map(|(_, k)| *k)
+                .collect();
+            let in_backoff = self.backoff.get(&p).is_some_and(|b| now < b.until);
+            let satisfied = want.is_none_or(|w| have.contains(&w));
+            let mut ops = Vec::new();
+            if let Some(w) = want {
+                if !satisfied && !in_backoff {
+                    ops.push(Op::Set(w));
+                }
+            }
+            // Make before break: stale routes go once the wanted one is in
+            // (or cannot be installed right now).
+            if satisfied || in_backoff {
+                ops.extend(
+                    have.iter()
+                        .filter(|h| Some(**h) != want)
+                        .map(|h| Op::Del(*h)),
+                );
+            }
+            if ops.is_empty() && (satisfied || !in_backoff) {
+                self.dirty.remove(&p);
+            }
+            if !ops.is_empty() {
+                self.dirty.remove(&p);
+                batch.extend(ops.into_iter().map(|o| (p, o)));
+            }
+        }
+        for chunk in batch.chunks(nl::BATCH) {
+            let reqs = chunk.iter().map(|(_, op)| self.request(op)).collect();
+            match self.nl.send(reqs) {
+                Ok(seqs) => {
+                    for (seq, (p, op)) in seqs.into_iter().zip(chunk) {
+                        self.inflight.insert(seq, (*p, *op));
+                        *self.busy.entry(*p).or_insert(0) += 1;
+                    }
+                }
+                Err(e) => {
+                    log::warning!("netlink send failed: {e}; will retry");
+                    for (p, _) in chunk {
+                        self.dirty.insert(*p);
+                        self.fail(*p, now, e.to_string());
+                    }
+                }
+            }
+        }
+    }
+
+    fn request(&self, op: &Op) -> (u16, RouteNetlinkMessage) {
+        match op {
+            Op::Set(k) => (
+                NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE,
+                RouteNetlinkMessage::NewRoute(route_message(self.table, k, false)),
+            ),
+            Op::Del(k) => (
+                NLM_F_ACK,
+                RouteNetlinkMessage::DelRoute(route_message(self.table, k, true)),
+            ),
+        }
+    }
+
+    fn fail(&mut self, p: Prefix, now: Time, error: String) {
+        let delay_ms = self
+            .backoff
+            .get(&p)
+            .map_or(BACKOFF_FIRST_MS, |b| (b.delay_ms * 2).min(BACKOFF_MAX_MS));
+        self.backoff.insert(
+            p,
+            Backoff {
+                until: now.plus(delay_ms),
+                delay_ms,
+                error,
+            },
+        );
+    }
+
+    /// Reads ACKs. Call when the socket is readable (until it returns).
+    /// On lost ACKs (`ENOBUFS`) it dumps the table and reconciles fully.
+    pub fn handle_readable(&mut self, now: Time) -> io::Result<()> {
+        loop {
+            match self.nl.recv() {
+                Ok(replies) => {
+                    for r in replies {
+                        if let Reply::Ack { seq, errno } = r {
+                            self.on_ack(seq, errno, now);
+                        }
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if nl::is_overrun(&e) => {
+                    log::warning!("netlink: ACKs lost (ENOBUFS); resynchronising routes");
+                    return self.resync(now);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    fn on_ack(&mut self, seq: u32, errno: i32, now: Time) {
+        let Some((p, op)) = self.inflight.remove(&seq) else {
+            return;
+        };
+        if let Some(n) = self.busy.get_mut(&p) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.busy.remove(&p);
+            }
+        }
+        self.dirty.insert(p);
+        match (op, errno) {
+            (Op::Set(k), 0) => {
+                self.installed.insert((p, k.metric), k);
+                if self.backoff.remove(&p).is_some() {
+                    log::info!("route {p} installed after earlier failures");
+                }
+            }
+            (Op::Del(k), 0) => {
+                self.installed.remove(&(p, k.metric));
+            }
+            (Op::Del(k), libc::ESRCH) => {
+                // Already gone (e.g. the kernel flushed it with its interface).
+                self.installed.remove(&(p, k.metric));
+            }
+            (op, errno) => {
+                let err = io::Error::from_raw_os_error(errno).to_string();
+                let what = match op {
+                    Op::Set(k) => format!(
+                        "add route {p} via {} dev #{} metric {}",
+                        k.via, k.oif, k.metric
+                    ),
+                    Op::Del(k) => format!("delete route {p} metric {}", k.metric),
+                };
+                self.fail(p, now, err.clone());
+                let delay = self.backoff.get(&p).map_or(0, |b| b.delay_ms);
+                log::warning!("kernel refused to {what}: {err}; retrying in {delay} ms");
+            }
+        }
+    }
+
+    /// Drains pending ACKs, dumps the table and marks every difference dirty.
+    pub fn resync(&mut self, now: Time) -> io::Result<()> {
+        loop {
+            match self.nl.recv() {
+                Ok(replies) => {
+                    for r in replies {
+                        if let Reply::Ack { seq, errno } = r {
+                            self.on_ack(seq, errno, now);
+                        }
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if nl::is_overrun(&e) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let dumped = dump(self.table)?;
+        self.inflight.clear();
+        self.busy.clear();
+        self.installed = dumped.into_iter().map(|k| ((k.dst, k.metric), k)).collect();
+        self.dirty.extend(self.desired.keys().copied());
+        self.dirty.extend(self.installed.keys().map(|(p, _)| *p));
+        Ok(())
+    }
+
+    /// Deletes every route of Roost's protocol in the table (blocking).
+    /// Returns how many were deleted.
+    pub fn remove_all(&mut self) -> io::Result<usize> {
+        let routes = dump(self.table)?;
+        let mut conn = Nl::new(&[], false)?;
+        let reqs = routes
+            .iter()
+            .map(|k| {
+                (
+                    0,
+                    RouteNetlinkMessage::DelRoute(route_message(self.table, k, true)),
+                )
+            })
+            .collect();
+        let codes = conn.request(reqs)?;
+        let mut n = 0;
+        for (k, c) in routes.iter().zip(codes) {
+            match c {
+                0 => n += 1,
+                libc::ESRCH => {}
+                c => log::warning!(
+                    "cannot delete route {}: {}",
+                    k.dst,
+                    io::Error::from_raw_os_error(c)
+                ),
+            }
+        }
+        self.installed.clear();
+        self.inflight.clear();
+        self.busy.clear();
+        self.dirty.extend(self.desired.keys().copied());
+        Ok(n)
+    }
+
+    /// The earliest retry time, if a refused route is waiting.
+    pub fn next_deadline(&self) -> Option<Time> {
+        self.backoff
+            .iter()
+            .filter(|(p, _)| self.dirty.contains(*p))
+            .map(|(_, b)| b.until)
+            .min()
+    }
+
+    pub fn is_idle(&self) -> bool {
+        self.inflight.is_empty()
+    }
+
+    pub fn summary(&self, now: Time) -> KernelSummary {
+        let installed_ok = self
+            .desired
+            .values()
+            .filter(|r| {
+                let k = KernelRoute::from_route(r);
+                self.installed.get(&(k.dst, k.metric)) == Some(&k)
+            })
+            .count();
+        let mut failing: Vec<Failing> = self
+            .backoff
+            .iter()
+            .map(|(p, b)| Failing {
+                dst: *p,
+                error: b.error.clone(),
+                retry_in_ms: b.until.since(now),
+            })
+            .collect();
+        failing.sort_by_key(|f| f.dst);
+        KernelSummary {
+            table: self.table,
+            protocol: ROUTE_PROTOCOL,
+            desired: self.desired.len(),
+            installed: self.installed.len(),
+            pending: self.inflight.len(),
+            in_sync: installed_ok == self.desired.len()
+                && self.installed.len() == self.desired.len(),
+            failing,
+        }
+    }
+
+    /// Flushes and waits (blocking, up to `timeout`) until every request is
+    /// answered. For tests and shutdown.
+    pub fn settle(&mut self, now: Time, timeout: Duration) -> io::Result<()> {
+        let end = std::time::Instant::now() + timeout;
+        loop {
+            self.flush(now);
+            if self.inflight.is_empty() {
+                return Ok(());
+            }
+            let left = end.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "netlink ACKs missing",
+                ));
+            }
+            nl::wait_readable(self.nl.as_raw_fd(), left);
+            self.handle_readable(now)?;
+        }
+    }
+}
+
+impl AsRawFd for RouteSync {
+    fn as_raw_fd(&self) -> RawFd {
+        self.nl.as_raw_fd()
+    }
+}
+
+/// Dumps the routes of Roost's protocol in `table` (both families).
+pub fn dump(table: u32) -> io::Result<Vec<KernelRoute>> {
+    let mut conn = Nl::new(&[], false)?;
+    let mut out = Vec::new();
+    for family in [AddressFamily::Inet, AddressFamily::Inet6] {
+        let mut m = RouteMessage::default();
+        m.header.address_family = family;
+        for msg in conn.dump(RouteNetlinkMessage::GetRoute(m))? {
+            if let RouteNetlinkMessage::NewRoute(m) = msg {
+                if let Some(k) = parse_route(&m, table) {
+                    out.push(k);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn parse_route(m: &RouteMessage, table: u32) -> Option<KernelRoute> {
+    if m.header.protocol != RouteProtocol::Other(ROUTE_PROTOCOL) {
+        return None;
+    }
+    let mut t = u32::from(m.header.table);
+    let mut dst: Option<IpAddr> = None;
+    let mut via = Ipv6Addr::UNSPECIFIED;
+    let mut oif = 0;
+    let mut metric = 0;
+    for a in &m.attributes {
+        match a {
+            RouteAttribute::Table(x) => t = *x,
+            RouteAttribute::Destination(RouteAddress::Inet(a)) => dst = Some(IpAddr::V4(*a)),
+            RouteAttribute::Destination(RouteAddress::Inet6(a)) => dst = Some(IpAddr::V6(*a)),
+            RouteAttribute::Gateway(RouteAddress::Inet6(a)) => via = *a,
+            RouteAttribute::Via(RouteVia::Inet6(a)) => via = *a,
+            RouteAttribute::Oif(i) => oif = *i,
+            RouteAttribute::Priority(p) => metric = *p,
+            _ => {}
+        }
+    }
+    if t != table {
+        return None;
+    }
+    let dst = match (dst, m.header.address_family) {
+        (Some(a), _) => a,
+        (None, AddressFamily::Inet) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        (None, AddressFamily::Inet6) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+        _ => return None,
+    };
+    Some(KernelRoute {
+        dst: Prefix::new(dst, m.header.destination_prefix_length)?,
+        via,
+        oif,
+        metric,
+    })
+}
+
+/// The netlink message adding (`del == false`) or deleting `k`.
+fn route_message(table: u32, k: &KernelRoute, del: bool) -> RouteMessage {
+    let mut m = RouteMessage::default();
+    let v4 = k.dst.is_ipv4();
+    m.header = RouteHeader::default();
+    m.header.address_family = if v4 {
+        AddressFamily::Inet
+    } else {
+        AddressFamily::Inet6
+    };
+    m.header.destination_prefix_length = k.dst.len();
+    // Tables above 255 only fit RTA_TABLE; RT_TABLE_COMPAT (252) marks that.
+    m.header.table = u8::try_from(table).unwrap_or(252);
+    m.header.protocol = RouteProtocol::Other(ROUTE_PROTOCOL);
+    if del {
+        // Match any scope and type; only ours (protocol) with this metric.
+        m.header.scope = RouteScope::NoWhere;
+        m.header.kind = RouteType::Unspec;
+    } else {
+        m.header.scope = RouteScope::Universe;
+        m.header.kind = RouteType::Unicast;
+    }
+    if k.dst.len() > 0 {
+        m.attributes
+            .push(RouteAttribute::Destination(RouteAddress::from(
+                k.dst.addr(),
+            )));
+    }
+    m.attributes.push(RouteAttribute::Table(table));
+    m.attributes.push(RouteAttribute::Priority(k.metric));
+    if !del {
+        m.attributes.push(RouteAttribute::Oif(k.oif));
+        if v4 {
+            m.attributes
+                .push(RouteAttribute::Via(RouteVia::Inet6(k.via)));
+        } else {
+            m.attributes
+                .push(RouteAttribute::Gateway(RouteAddress::Inet6(k.via)));
+        }
+    }
+    m
+}

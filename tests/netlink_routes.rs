@@ -1,0 +1,331 @@
+//! Kernel route and rule sync, checked inside throw-away network namespaces.
+//!
+//! Needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN for setns). Without root the
+//! tests print a notice and pass, unless `CI=true`, where they fail loudly.
+//! Every namespace is created by the test (unique name), and deleted when
+//! the test ends, also on failure. No traffic leaves it.
+
+use std::fs::File;
+use std::net::Ipv6Addr;
+use std::os::fd::AsRawFd;
+use std::process::Command;
+use std::time::Duration;
+
+use roost::engine::{Route, RouteChange, Time};
+use roost::linux::{route::RouteSync, rules};
+use roost::prefix::Prefix;
+
+const TABLE: u32 = 76;
+const SETTLE: Duration = Duration::from_secs(5);
+
+fn have_root() -> bool {
+    let root = nix::unistd::Uid::effective().is_root();
+    if !root {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("netlink tests need root (CAP_NET_ADMIN) and CI=true is set");
+        }
+        eprintln!("NOTICE: skipping netlink tests: not root");
+    }
+    root
+}
+
+/// A network namespace that is deleted on drop (also when a test panics).
+struct Netns {
+    name: String,
+}
+
+impl Netns {
+    fn new(tag: &str) -> Netns {
+        let name = format!("roosttest-{}-{tag}", std::process::id());
+        let _ = Command::new("ip").args(["netns", "del", &name]).status();
+        run(&["netns", "add", &name]);
+        let ns = Netns { name };
+        ns.ip(&["link", "set", "lo", "up"]);
+        // A veth pair inside the namespace (dummy may not be available).
+        ns.ip(&["link", "add", "d0", "type", "veth", "peer", "name", "d1"]);
+        ns.ip(&["link", "set", "d1", "up"]);
+        ns.ip(&["link", "set", "d0", "up"]);
+        ns
+    }
+
+    fn ip(&self, args: &[&str]) -> String {
+        ip_in(&self.name, args)
+    }
+
+    /// Runs `f` on a thread that has entered the namespace.
+    fn enter<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> T {
+        let path = format!("/run/netns/{}", self.name);
+        std::thread::spawn(move || {
+            let fd = File::open(&path).expect("open netns file");
+            // SAFETY: a valid namespace fd; only this thread changes netns.
+            let r = unsafe { libc::setns(fd.as_raw_fd(), libc::CLONE_NEWNET) };
+            assert_eq!(r, 0, "setns: {}", std::io::Error::last_os_error());
+            f()
+        })
+        .join()
+        .unwrap_or_else(|e| std::panic::resume_unwind(e))
+    }
+
+    fn routes(&self, extra: &[&str]) -> Vec<String> {
+        routes_in(&self.name, extra)
+    }
+}
+
+/// `ip -n NS args...`, panicking on failure; returns stdout.
+fn ip_in(ns: &str, args: &[&str]) -> String {
+    let mut full = vec!["-n", ns];
+    full.extend_from_slice(args);
+    run(&full)
+}
+
+/// Routes of table 76 as `ip` prints them, one per line, IPv4 then IPv6.
+fn routes_in(ns: &str, extra: &[&str]) -> Vec<String> {
+    let mut out = Vec::new();
+    for fam in ["-4", "-6"] {
+        let mut args = vec![fam, "route", "show", "table", "76"];
+        args.extend_from_slice(extra);
+        out.extend(
+            ip_in(ns, &args)
+                .lines()
+                .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")),
+        );
+    }
+    out
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
+
+fn run(args: &[&str]) -> String {
+    let out = Command::new("ip").args(args).output().expect("run ip");
+    assert!(
+        out.status.success(),
+        "ip {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn ifindex(name: &str) -> u32 {
+    nix::net::if_::if_nametoindex(name).expect("if_nametoindex")
+}
+
+fn route(dst: &str, via: &str, iface: u32, metric: u32) -> Route {
+    Route {
+        dst: dst.parse::<Prefix>().unwrap(),
+        via: via.parse::<Ipv6Addr>().unwrap(),
+        iface,
+        metric,
+        originator: "fd00::99".parse().unwrap(),
+        tq: 200,
+    }
+}
+
+#[test]
+fn route_sync() {
+    if !have_root() {
+        return;
+    }
+    let ns = Netns::new("routes");
+    // Stale: ours from a "crash"; foreign: a static route in the same table.
+    ns.ip(&[
+        "-6",
+        "route",
+        "add",
+        "fd99::/64",
+        "via",
+        "fe80::99",
+        "dev",
+        "d0",
+        "table",
+        "76",
+        "proto",
+        "77",
+    ]);
+    ns.ip(&[
+        "route",
+        "add",
+        "10.99.0.0/16",
+        "via",
+        "inet6",
+        "fe80::99",
+        "dev",
+        "d0",
+        "table",
+        "76",
+        "proto",
+        "77",
+    ]);
+    ns.ip(&[
+        "-6",
+        "route",
+        "add",
+        "fd55::/64",
+        "via",
+        "fe80::55",
+        "dev",
+        "d0",
+        "table",
+        "76",
+        "proto",
+        "static",
+    ]);
+    let nsname = ns.name.clone();
+    let check = move |want: &[&str]| {
+        let want: Vec<String> = want.iter().map(|s| s.to_string()).collect();
+        assert_eq!(routes_in(&nsname, &["proto", "77"]), want);
+    };
+    let check2 = check.clone();
+    ns.enter(move || {
+        let d0 = ifindex("d0");
+        let now = Time(0);
+        let mut rs = RouteSync::new(TABLE).expect("RouteSync::new");
+        check(&[]); // stale routes removed at start
+
+        rs.apply(vec![
+            RouteChange::Set(route("fd77:1::/64", "fe80::1", d0, 20)),
+            RouteChange::Set(route("10.77.1.0/24", "fe80::1", d0, 20)),
+            RouteChange::Set(route("fd77::5/128", "fe80::2", d0, 30)),
+        ]);
+        rs.settle(now, SETTLE).unwrap();
+        check(&[
+            "10.77.1.0/24 via inet6 fe80::1 dev d0 metric 20",
+            "fd77::5 via fe80::2 dev d0 metric 30 pref medium",
+            "fd77:1::/64 via fe80::1 dev d0 metric 20 pref medium",
+        ]);
+        assert!(rs.summary(now).in_sync);
+
+        // Replace: new next hop, same metric; then new metric (make before break).
+        rs.apply(vec![
+            RouteChange::Set(route("fd77:1::/64", "fe80::3", d0, 20)),
+            RouteChange::Set(route("10.77.1.0/24", "fe80::3", d0, 40)),
+        ]);
+        rs.settle(now, SETTLE).unwrap();
+        check(&[
+            "10.77.1.0/24 via inet6 fe80::3 dev d0 metric 40",
+            "fd77::5 via fe80::2 dev d0 metric 30 pref medium",
+            "fd77:1::/64 via fe80::3 dev d0 metric 20 pref medium",
+        ]);
+
+        // Remove.
+        rs.apply(vec![RouteChange::Remove("fd77::5/128".parse().unwrap())]);
+        rs.settle(now, SETTLE).unwrap();
+        check(&[
+            "10.77.1.0/24 via inet6 fe80::3 dev d0 metric 40",
+            "fd77:1::/64 via fe80::3 dev d0 metric 20 pref medium",
+        ]);
+        let s = rs.summary(now);
+        assert_eq!((s.desired, s.installed, s.in_sync), (2, 2, true));
+    });
+
+    // Someone deletes a route behind our back: a resync puts it back.
+    ns.ip(&["-6", "route", "del", "fd77:1::/64", "table", "76"]);
+    let check = check2.clone();
+    ns.enter(move || {
+        let d0 = ifindex("d0");
+        let now = Time(0);
+        // A fresh RouteSync starts by removing everything of ours.
+        let mut rs = RouteSync::new(TABLE).unwrap();
+        check(&[]);
+        rs.set_desired(vec![
+            route("fd77:1::/64", "fe80::3", d0, 20),
+            route("10.77.1.0/24", "fe80::3", d0, 40),
+        ]);
+        rs.settle(now, SETTLE).unwrap();
+        let before = rs.summary(now);
+        assert!(before.in_sync);
+        let del = std::process::Command::new("ip")
+            .args(["-6", "route", "del", "fd77:1::/64", "table", "76"])
+            .status()
+            .unwrap();
+        assert!(del.success());
+        rs.resync(now).unwrap();
+        assert!(!rs.summary(now).in_sync);
+        rs.settle(now, SETTLE).unwrap();
+        assert!(rs.summary(now).in_sync);
+        check(&[
+            "10.77.1.0/24 via inet6 fe80::3 dev d0 metric 40",
+            "fd77:1::/64 via fe80::3 dev d0 metric 20 pref medium",
+        ]);
+
+        // A route the kernel refuses (no such interface) is not assumed
+        // installed, and is reported with a retry time.
+        rs.apply(vec![RouteChange::Set(route(
+            "fd77:9::/64",
+            "fe80::9",
+            9999,
+            20,
+        ))]);
+        rs.settle(now, SETTLE).unwrap();
+        let s = rs.summary(now);
+        assert!(!s.in_sync);
+        assert_eq!(s.failing.len(), 1);
+        assert_eq!(s.failing[0].dst.to_string(), "fd77:9::/64");
+        assert_eq!(s.failing[0].retry_in_ms, 1000);
+        assert_eq!(rs.next_deadline(), Some(Time(1000)));
+        // Not retried before the backoff ends...
+        rs.flush(Time(500));
+        assert!(rs.is_idle());
+        // ...and after it, it fails again with a longer backoff.
+        rs.settle(Time(1000), SETTLE).unwrap();
+        assert_eq!(rs.summary(Time(1000)).failing[0].retry_in_ms, 2000);
+
+        // Shutdown removes everything of ours.
+        assert_eq!(rs.remove_all().unwrap(), 2);
+        check(&[]);
+    });
+    // The static route in the same table was never touched.
+    let all = ns.routes(&[]);
+    assert_eq!(
+        all,
+        vec!["fd55::/64 via fe80::55 dev d0 proto static metric 1024 pref medium".to_string()]
+    );
+}
+
+#[test]
+fn rule_layout() {
+    if !have_root() {
+        return;
+    }
+    let ns = Netns::new("rules");
+    ns.ip(&["-4", "rule", "add", "priority", "7000", "lookup", "100"]);
+    ns.ip(&["-6", "rule", "add", "priority", "7000", "lookup", "100"]);
+    let before4 = ns.ip(&["-4", "rule"]);
+    let before6 = ns.ip(&["-6", "rule"]);
+    ns.enter(|| {
+        rules::install(TABLE).unwrap();
+        // Idempotent.
+        rules::install(TABLE).unwrap();
+    });
+    let norm = |s: String| -> Vec<String> {
+        s.lines()
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect()
+    };
+    for fam in ["-4", "-6"] {
+        let r = norm(ns.ip(&[fam, "rule"]));
+        assert!(
+            r.contains(&"7500: from all lookup main suppress_prefixlength 0 proto 77".to_string()),
+            "{r:?}"
+        );
+        assert!(
+            r.contains(&"7600: from all lookup 76 proto 77".to_string()),
+            "{r:?}"
+        );
+        assert_eq!(r.iter().filter(|l| l.contains("proto 77")).count(), 2);
+        assert!(
+            r.contains(&"7000: from all lookup 100".to_string()),
+            "{r:?}"
+        );
+    }
+    let removed = ns.enter(|| rules::remove_all().unwrap());
+    assert_eq!(removed, 4);
+    assert_eq!(ns.ip(&["-4", "rule"]), before4);
+    assert_eq!(ns.ip(&["-6", "rule"]), before6);
+}
