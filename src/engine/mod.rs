@@ -343,8 +343,12 @@ impl Engine {
         }
     }
 
+    /// How long an IHU report stays usable: `IHU_FRESH_PERIODS` of the
+    /// neighbour's IHU period.
     fn ihu_fresh_ms(&self, n: &Neighbour) -> u64 {
-        u64::from(n.interval_ms) * (3 * u64::from(self.cfg.params.ihu_every) + 1)
+        u64::from(n.interval_ms)
+            * u64::from(self.cfg.params.ihu_every)
+            * neighbour::IHU_FRESH_PERIODS
     }
 
     /// The link TQ routing uses: the live value passed through a deadband

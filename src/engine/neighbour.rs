@@ -18,6 +18,8 @@ const ALPHA_MIN_DIV: u32 = 128;
 /// Index 0 is m = 2.
 const LOSS_FOR_MISSES: [u32; 7] = [207, 1410, 3685, 6554, 9621, 12655, 15532];
 const MAX_MISSES: u32 = 8;
+/// IHU reports stay usable for this many IHU periods.
+pub const IHU_FRESH_PERIODS: u64 = 8;
 
 /// What a datagram's hello seqno told us.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,11 +153,22 @@ impl Neighbour {
         self.echo_at = Some(now);
     }
 
-    /// Transmit quality: its last IHU while fresh; else, if it echoed our
-    /// OGMs recently, a cautious half of our receive quality; else 0.
+    /// Transmit quality: its last IHU, fading by 1/8 per IHU period once
+    /// two periods overdue, and gone after `ihu_fresh_ms`; without IHUs, if
+    /// it echoed our OGMs recently, a cautious half of our receive quality.
+    /// (A neighbour that stops hearing us says so at once: its IHU no longer
+    /// lists us. Fading only covers lost IHUs.)
     pub fn tx_quality(&self, now: Time, ihu_fresh_ms: u64, echo_fresh_ms: u64) -> u8 {
         match self.ihu_at {
-            Some(t) if now.since(t) <= ihu_fresh_ms => self.tx_q,
+            Some(t) if now.since(t) <= ihu_fresh_ms => {
+                let period = (ihu_fresh_ms / IHU_FRESH_PERIODS).max(1);
+                let overdue = (now.since(t) / period).saturating_sub(2);
+                let mut q = u32::from(self.tx_q);
+                for _ in 0..overdue {
+                    q -= q / 8;
+                }
+                q as u8
+            }
             _ => match self.echo_at {
                 Some(t) if now.since(t) <= echo_fresh_ms => self.rx_quality(now) / 2,
                 _ => 0,
@@ -184,7 +197,7 @@ mod tests {
         let mut a = n();
         assert_eq!(a.on_hello(Time(0), 100, 1000), Hello::Fresh);
         assert_eq!(a.rx_quality(Time(0)), 255);
-        assert_eq!(a.hold_ms(), 2250);
+        assert_eq!(a.hold_ms(), 2125);
         assert_eq!(a.on_hello(Time(1000), 101, 1000), Hello::Ok);
         assert_eq!(a.on_hello(Time(1000), 101, 1000), Hello::Duplicate);
     }
@@ -202,7 +215,7 @@ mod tests {
         let q = a.rx_quality(Time(128_000));
         assert!((110..=150).contains(&q), "q={q}");
         // with 50% loss the hold time stretches to the maximum of 8 intervals
-        assert_eq!(a.hold_ms(), 8 * 1000 + 250);
+        assert_eq!(a.hold_ms(), 8 * 1000 + 125);
         // silence decays the quality
         assert!(a.rx_quality(Time(128_000 + 5000)) < q);
     }
@@ -219,13 +232,27 @@ mod tests {
     }
 
     #[test]
-    fn stale_ihu_means_no_transmit_quality() {
+    fn lost_ihus_fade_then_expire() {
         let mut a = n();
-        a.on_hello(Time(0), 1, 1000);
-        a.on_ihu(Time(0), 255);
-        assert_eq!(a.link_tq(Time(500), 9000, 0), 255);
-        assert_eq!(a.link_tq(Time(9500), 9000, 0), 0);
-        a.on_echo(Time(9500));
-        assert!(a.tx_quality(Time(9500), 9000, 90_000) > 0);
+        for i in 0..10u16 {
+            a.on_hello(Time(u64::from(i) * 1000), i, 1000);
+        }
+        a.on_ihu(Time(9000), 255);
+        // IHU period 1000 ms, fresh for 8 periods: full for 2, then fading
+        assert_eq!(a.tx_quality(Time(10_500), 8000, 0), 255);
+        assert_eq!(a.tx_quality(Time(12_000), 8000, 0), 224);
+        assert_eq!(a.tx_quality(Time(16_000), 8000, 0), 133);
+        assert_eq!(a.tx_quality(Time(17_001), 8000, 0), 0);
+        // a neighbour that stops listing us reports 0 at once
+        a.on_ihu(Time(17_001), 0);
+        assert_eq!(a.link_tq(Time(17_001), 8000, 0), 0);
+        // echoes of our OGMs are weaker evidence: half the receive quality
+        a.on_hello(Time(17_500), 10, 1000);
+        a.on_echo(Time(17_500));
+        assert_eq!(
+            a.tx_quality(Time(26_000), 8000, 90_000),
+            a.rx_quality(Time(26_000)) / 2
+        );
+        assert!(a.tx_quality(Time(26_000), 8000, 90_000) > 0);
     }
 }

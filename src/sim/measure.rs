@@ -70,13 +70,16 @@ impl Meter {
         }
         if now >= self.measure_from && prev != via {
             self.nexthop_changes += 1;
-            if std::env::var("SIMDEBUG").is_ok() {
-                eprintln!("{now} node {i} dst {dst} {prev:?} -> {via:?}");
-            }
         }
         if self.converged_at.is_none() && self.routed == self.n * (self.n - 1) {
             self.converged_at = Some(now);
         }
+    }
+
+    /// A node restarted: its installed routes are gone.
+    pub fn forget_node(&mut self, i: usize) {
+        self.routed -= self.via[i].len();
+        self.via[i].clear();
     }
 
     pub fn on_cut(&mut self, event: LinkEvent, affected: Vec<(usize, usize)>) {

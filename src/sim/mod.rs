@@ -366,6 +366,42 @@ impl Sim {
         self.now = self.now.max(until_ms);
     }
 
+    /// Replaces node `i`'s engine with a fresh one (a reboot: new random
+    /// seqnos, empty tables). Its old routes are forgotten by the meter.
+    pub fn restart_node(&mut self, i: usize, seed: u64) {
+        let c = EngineConfig {
+            originator: originator(i),
+            announce: Vec::new(),
+            hostname: None,
+            params: self.cfg.params.clone(),
+        };
+        self.engines[i] = Engine::new(c, seed, Time(self.now));
+        self.meter.forget_node(i);
+        let input = Input::InterfaceUp {
+            iface: IFACE,
+            name: "wlan0".into(),
+            kind: self.cfg.kind,
+            max_payload: MAX_PAYLOAD,
+            link_local: link_local(i),
+        };
+        self.engines[i].handle_input(Time(self.now), input);
+        self.deadline[i] = u64::MAX;
+        self.drain(i);
+    }
+
+    /// Are all ordered pairs connected by working next-hop walks?
+    pub fn all_pairs_reach(&self) -> bool {
+        let n = self.cfg.topo.n;
+        (0..n).all(|s| {
+            (0..n).all(|d| s == d || matches!(measure::walk(self, s, d), measure::Walk::Reached(_)))
+        })
+    }
+
+    /// Summary of the run so far.
+    pub fn summary(&self) -> Summary {
+        measure::summarise(self)
+    }
+
     /// Runs the whole configured duration and summarises.
     pub fn run(mut self) -> Summary {
         self.run_until(self.cfg.duration_ms);

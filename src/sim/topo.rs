@@ -97,6 +97,9 @@ impl Topology {
             }
             _ => return Err(bad()),
         };
+        for e in &mut edges {
+            *e = (e.0.min(e.1), e.0.max(e.1));
+        }
         edges.sort();
         edges.dedup();
         Ok(Topology {
