@@ -5,9 +5,7 @@
 //! Every namespace is created by the test (unique name), and deleted when
 //! the test ends, also on failure. No traffic leaves it.
 
-use std::fs::File;
 use std::net::Ipv6Addr;
-use std::os::fd::AsRawFd;
 use std::process::Command;
 use std::time::Duration;
 
@@ -18,99 +16,8 @@ use roost::prefix::Prefix;
 const TABLE: u32 = 76;
 const SETTLE: Duration = Duration::from_secs(5);
 
-fn have_root() -> bool {
-    let root = nix::unistd::Uid::effective().is_root();
-    if !root {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("netlink tests need root (CAP_NET_ADMIN) and CI=true is set");
-        }
-        eprintln!("NOTICE: skipping netlink tests: not root");
-    }
-    root
-}
-
-/// A network namespace that is deleted on drop (also when a test panics).
-struct Netns {
-    name: String,
-}
-
-impl Netns {
-    fn new(tag: &str) -> Netns {
-        let name = format!("roosttest-{}-{tag}", std::process::id());
-        let _ = Command::new("ip").args(["netns", "del", &name]).status();
-        run(&["netns", "add", &name]);
-        let ns = Netns { name };
-        ns.ip(&["link", "set", "lo", "up"]);
-        // A veth pair inside the namespace (dummy may not be available).
-        ns.ip(&["link", "add", "d0", "type", "veth", "peer", "name", "d1"]);
-        ns.ip(&["link", "set", "d1", "up"]);
-        ns.ip(&["link", "set", "d0", "up"]);
-        ns
-    }
-
-    fn ip(&self, args: &[&str]) -> String {
-        ip_in(&self.name, args)
-    }
-
-    /// Runs `f` on a thread that has entered the namespace.
-    fn enter<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> T {
-        let path = format!("/run/netns/{}", self.name);
-        std::thread::spawn(move || {
-            let fd = File::open(&path).expect("open netns file");
-            // SAFETY: a valid namespace fd; only this thread changes netns.
-            let r = unsafe { libc::setns(fd.as_raw_fd(), libc::CLONE_NEWNET) };
-            assert_eq!(r, 0, "setns: {}", std::io::Error::last_os_error());
-            f()
-        })
-        .join()
-        .unwrap_or_else(|e| std::panic::resume_unwind(e))
-    }
-
-    fn routes(&self, extra: &[&str]) -> Vec<String> {
-        routes_in(&self.name, extra)
-    }
-}
-
-/// `ip -n NS args...`, panicking on failure; returns stdout.
-fn ip_in(ns: &str, args: &[&str]) -> String {
-    let mut full = vec!["-n", ns];
-    full.extend_from_slice(args);
-    run(&full)
-}
-
-/// Routes of table 76 as `ip` prints them, one per line, IPv4 then IPv6.
-fn routes_in(ns: &str, extra: &[&str]) -> Vec<String> {
-    let mut out = Vec::new();
-    for fam in ["-4", "-6"] {
-        let mut args = vec![fam, "route", "show", "table", "76"];
-        args.extend_from_slice(extra);
-        out.extend(
-            ip_in(ns, &args)
-                .lines()
-                .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")),
-        );
-    }
-    out
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .status();
-    }
-}
-
-fn run(args: &[&str]) -> String {
-    let out = Command::new("ip").args(args).output().expect("run ip");
-    assert!(
-        out.status.success(),
-        "ip {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+mod common;
+use common::{have_root, routes_in, Netns};
 
 fn ifindex(name: &str) -> u32 {
     nix::net::if_::if_nametoindex(name).expect("if_nametoindex")
@@ -240,7 +147,7 @@ fn route_sync() {
         rs.settle(now, SETTLE).unwrap();
         let before = rs.summary(now);
         assert!(before.in_sync);
-        let del = std::process::Command::new("ip")
+        let del = Command::new("ip")
             .args(["-6", "route", "del", "fd77:1::/64", "table", "76"])
             .status()
             .unwrap();

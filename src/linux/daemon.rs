@@ -324,7 +324,9 @@ impl Daemon {
         self.active
             .iter()
             .find(|a| a.ifindex == ifindex)
-            .map_or_else(|| format!("#{ifindex}"), |a| a.name.clone())
+            .map(|a| a.name.clone())
+            .or_else(|| self.links.by_index(ifindex).map(|l| l.name.clone()))
+            .unwrap_or_else(|| format!("#{ifindex}"))
     }
 
     fn log_event(&self, e: &Event) {

@@ -1,0 +1,146 @@
+//! Helpers for tests that need root: throw-away network namespaces.
+#![allow(dead_code)]
+
+use std::fs::File;
+use std::os::fd::AsRawFd;
+use std::process::Command;
+
+pub fn have_root() -> bool {
+    let root = nix::unistd::Uid::effective().is_root();
+    if !root {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("netlink tests need root (CAP_NET_ADMIN) and CI=true is set");
+        }
+        eprintln!("NOTICE: skipping netlink tests: not root");
+    }
+    root
+}
+
+/// A network namespace that is deleted on drop (also when a test panics).
+pub struct Netns {
+    pub name: String,
+}
+
+impl Netns {
+    /// A namespace with only `lo` (up).
+    pub fn bare(tag: &str) -> Netns {
+        let name = format!("roosttest-{}-{tag}", std::process::id());
+        let _ = Command::new("ip")
+            .args(["netns", "del", &name])
+            .stderr(std::process::Stdio::null())
+            .status();
+        run(&["netns", "add", &name]);
+        let ns = Netns { name };
+        ns.ip(&["link", "set", "lo", "up"]);
+        ns
+    }
+
+    /// A namespace with a veth pair d0/d1 inside, both up.
+    pub fn new(tag: &str) -> Netns {
+        let name = format!("roosttest-{}-{tag}", std::process::id());
+        let _ = Command::new("ip")
+            .args(["netns", "del", &name])
+            .stderr(std::process::Stdio::null())
+            .status();
+        run(&["netns", "add", &name]);
+        let ns = Netns { name };
+        ns.ip(&["link", "set", "lo", "up"]);
+        // A veth pair inside the namespace (dummy may not be available).
+        ns.ip(&["link", "add", "d0", "type", "veth", "peer", "name", "d1"]);
+        ns.ip(&["link", "set", "d1", "up"]);
+        ns.ip(&["link", "set", "d0", "up"]);
+        ns
+    }
+
+    pub fn ip(&self, args: &[&str]) -> String {
+        ip_in(&self.name, args)
+    }
+
+    /// Like [`Netns::ip`], but a failure (e.g. an empty table that does
+    /// not exist yet) gives an empty string.
+    pub fn ip_lenient(&self, args: &[&str]) -> String {
+        let out = Command::new("ip")
+            .args(["-n", self.name.as_str()])
+            .args(args)
+            .output()
+            .expect("run ip");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Waits until no address in the namespace is tentative (DAD done).
+    pub fn wait_dad(&self) {
+        for _ in 0..100 {
+            if self
+                .ip(&["-6", "addr", "show", "tentative"])
+                .trim()
+                .is_empty()
+            {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!(
+            "duplicate address detection did not finish in {}",
+            self.name
+        );
+    }
+
+    /// Runs `f` on a thread that has entered the namespace.
+    pub fn enter<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> T {
+        let path = format!("/run/netns/{}", self.name);
+        std::thread::spawn(move || {
+            let fd = File::open(&path).expect("open netns file");
+            // SAFETY: a valid namespace fd; only this thread changes netns.
+            let r = unsafe { libc::setns(fd.as_raw_fd(), libc::CLONE_NEWNET) };
+            assert_eq!(r, 0, "setns: {}", std::io::Error::last_os_error());
+            f()
+        })
+        .join()
+        .unwrap_or_else(|e| std::panic::resume_unwind(e))
+    }
+
+    pub fn routes(&self, extra: &[&str]) -> Vec<String> {
+        routes_in(&self.name, extra)
+    }
+}
+
+/// `ip -n NS args...`, panicking on failure; returns stdout.
+pub fn ip_in(ns: &str, args: &[&str]) -> String {
+    let mut full = vec!["-n", ns];
+    full.extend_from_slice(args);
+    run(&full)
+}
+
+/// Routes of table 76 as `ip` prints them, one per line, IPv4 then IPv6.
+pub fn routes_in(ns: &str, extra: &[&str]) -> Vec<String> {
+    let mut out = Vec::new();
+    for fam in ["-4", "-6"] {
+        let mut args = vec![fam, "route", "show", "table", "76"];
+        args.extend_from_slice(extra);
+        out.extend(
+            ip_in(ns, &args)
+                .lines()
+                .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")),
+        );
+    }
+    out
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
+
+pub fn run(args: &[&str]) -> String {
+    let out = Command::new("ip").args(args).output().expect("run ip");
+    assert!(
+        out.status.success(),
+        "ip {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
