@@ -122,9 +122,8 @@ impl MeshSocket {
     }
 
     /// Receives one datagram into `buf`: `Ok(None)` when none is waiting.
-    /// Returns the link-local source and length; datagrams from other
-    /// interfaces, truncated ones and non-link-local sources are dropped
-    /// (reported as `Some((None, 0))` so the caller can count them).
+    /// Datagrams from other interfaces, truncated ones and ones from
+    /// non-link-local sources come back as [`Received::Dropped`].
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<Option<Received>> {
         let mut cmsg = nix::cmsg_space!(libc::in6_pktinfo);
         let mut iov = [IoSliceMut::new(buf)];
