@@ -5,6 +5,7 @@
 //! and draws randomness only from its seeded generator.
 
 mod api;
+mod fxhash;
 mod neighbour;
 mod originator;
 mod params;
@@ -22,7 +23,9 @@ pub use status::{
 };
 pub use tx::{SeqReq, MSG_SEQREQ};
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
+
+use fxhash::FxHashMap;
 use std::net::Ipv6Addr;
 
 use crate::prefix::Prefix;
@@ -91,7 +94,7 @@ pub struct Engine {
     rng: Rng,
     ifaces: BTreeMap<IfaceId, Iface>,
     neighbours: BTreeMap<NeighKey, Neighbour>,
-    origs: HashMap<Ipv6Addr, Originator>,
+    origs: FxHashMap<Ipv6Addr, Originator>,
     own_seqno: u32,
     own_tlvs: Vec<u8>,
     next_ogm: Time,
@@ -101,7 +104,7 @@ pub struct Engine {
     out: VecDeque<Output>,
     counters: Counters,
     /// Recently forwarded seqno requests: (originator, seqno) → time.
-    reqs_seen: HashMap<(Ipv6Addr, u32), Time>,
+    reqs_seen: FxHashMap<(Ipv6Addr, u32), Time>,
 }
 
 impl Engine {
@@ -116,7 +119,7 @@ impl Engine {
             rng,
             ifaces: BTreeMap::new(),
             neighbours: BTreeMap::new(),
-            origs: HashMap::new(),
+            origs: FxHashMap::default(),
             own_seqno,
             next_ogm: first_ogm,
             last_own_bump: None,
@@ -124,7 +127,7 @@ impl Engine {
             routes: RouteTable::default(),
             out: VecDeque::new(),
             counters: Counters::default(),
-            reqs_seen: HashMap::new(),
+            reqs_seen: FxHashMap::default(),
         };
         e.own_tlvs = e.encode_own_tlvs();
         e
@@ -455,7 +458,7 @@ impl Engine {
         }
         let update = ogm.flags & OGM_FLAG_UPDATE != 0;
         if !o.record(key, ogm.seqno, ogm.tq, ogm.ttl, update, now) {
-            self.counters.drop("stale_ogm");
+            self.counters.drop("ogm_ignored");
             return;
         }
         if ogm.tq > 0 && !ogm.tlv_bytes.is_empty() || ogm.flags & OGM_FLAG_OWN != 0 {
@@ -471,9 +474,12 @@ impl Engine {
     /// Runs next-hop selection for one originator and reacts: routes,
     /// triggered updates, flood forwarding, seqno requests.
     fn reselect(&mut self, now: Time, addr: Ipv6Addr, via: Option<(NeighKey, &OgmRepr<'_>)>) {
-        let lt = |k: &NeighKey| self.link_tq_of(k);
-        let link: HashMap<NeighKey, u8> = match self.origs.get(&addr) {
-            Some(o) => o.alts.iter().map(|(k, _)| (*k, lt(k))).collect(),
+        let link: Vec<(NeighKey, u8)> = match self.origs.get(&addr) {
+            Some(o) => o
+                .alts
+                .iter()
+                .map(|(k, _)| (*k, self.link_tq_of(k)))
+                .collect(),
             None => return,
         };
         let p = self.cfg.params.clone();
@@ -481,7 +487,9 @@ impl Engine {
             return;
         };
         let was = o.best;
-        let changed = o.select(now, &p, &|k| link.get(k).copied().unwrap_or(0));
+        let changed = o.select(now, &p, &|k| {
+            link.iter().find(|(l, _)| l == k).map_or(0, |(_, t)| *t)
+        });
         if changed {
             self.routes.originator_changed(o);
         }

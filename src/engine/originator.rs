@@ -9,6 +9,9 @@ use super::params::{Params, SEQNO_WINDOW, TQ_AVG_RING, TQ_MIN_USABLE};
 use super::{seqno, tq};
 use crate::prefix::Prefix;
 
+/// Alternatives kept per originator: enough to fail over, bounded memory.
+pub const MAX_ALTS: usize = 6;
+
 /// A neighbour: (interface, link-local address).
 pub type NeighKey = (IfaceId, Ipv6Addr);
 
@@ -88,6 +91,8 @@ pub struct Originator {
     pub alts: Vec<(NeighKey, Alt)>,
     pub best: Option<NeighKey>,
     pub best_tq: u8,
+    /// When the current next hop was chosen.
+    best_since: Time,
     /// Feasibility distance: (seqno, best TQ we advertised for it).
     pub fd: Option<(u32, u8)>,
     /// Newest seqno we flooded onward.
@@ -114,6 +119,7 @@ impl Originator {
             alts: Vec::new(),
             best: None,
             best_tq: 0,
+            best_since: now,
             fd: None,
             forwarded: None,
             advertised_tq: 0,
@@ -157,7 +163,8 @@ impl Originator {
 
     /// Records what neighbour `key` advertised. `update` marks a triggered
     /// update (replaces the averaging history). Returns false if the
-    /// information is older than what we have from that neighbour.
+    /// information is older than what we have from that neighbour, or not
+    /// kept (a retraction of nothing, or weaker than every kept alternative).
     pub fn record(
         &mut self,
         key: NeighKey,
@@ -168,7 +175,25 @@ impl Originator {
         now: Time,
     ) -> bool {
         self.last_seen = now;
+        let full = self.alts.len() >= MAX_ALTS;
         match self.alts.iter_mut().find(|(k, _)| *k == key) {
+            None if adv == 0 => false,
+            None if full => {
+                // Full: replace the weakest alternative we do not route through.
+                let best = self.best;
+                let weakest = self
+                    .alts
+                    .iter_mut()
+                    .filter(|(k, _)| Some(*k) != best)
+                    .min_by_key(|(k, a)| (a.avg(), *k));
+                match weakest {
+                    Some(w) if w.1.avg() < adv => {
+                        *w = (key, Alt::new(s, adv, ttl, now));
+                        true
+                    }
+                    _ => false,
+                }
+            }
             None => {
                 self.alts.push((key, Alt::new(s, adv, ttl, now)));
                 true
@@ -252,9 +277,12 @@ impl Originator {
     }
 
     /// Chooses the next hop. Switching rule: keep the current next hop while
-    /// it is usable and feasible, unless another beats it by at least
-    /// `switch_margin` TQ points and by 1/8 of the current TQ; otherwise take the best (ties: lowest key).
-    /// Returns true if the next hop or its TQ changed.
+    /// it is usable, unless another beats it by `switch_margin` TQ points and
+    /// by 1/8 of the current TQ. A route younger than `settle_ms` (just
+    /// learned or just switched, when better news may still be arriving)
+    /// yields to anything 2 points better. Without a usable current next
+    /// hop, take the best (ties: lowest key). Returns true if the next hop
+    /// or its TQ changed.
     pub fn select(&mut self, now: Time, p: &Params, link_tq: &impl Fn(&NeighKey) -> u8) -> bool {
         let mut best: Option<(NeighKey, u8)> = None;
         let mut current: Option<u8> = None;
@@ -266,11 +294,19 @@ impl Originator {
                 best = Some((k, t));
             }
         }
+        let young = now.since(self.best_since) < u64::from(p.settle_ms);
         let chosen = match (self.best, current, best) {
-            (Some(cur), Some(ct), Some((_, bt)))
-                if bt < ct.saturating_add(p.switch_margin.max(ct / 8)) =>
-            {
-                Some((cur, ct))
+            (Some(cur), Some(ct), Some((bk, bt))) if bk != cur => {
+                let margin = if young {
+                    2
+                } else {
+                    p.switch_margin.max(ct / 8)
+                };
+                if bt >= ct.saturating_add(margin) {
+                    Some((bk, bt))
+                } else {
+                    Some((cur, ct))
+                }
             }
             (_, _, b) => b,
         };
@@ -283,6 +319,9 @@ impl Originator {
             self.unreachable_since = Some(now);
         } else if nb.is_some() {
             self.unreachable_since = None;
+        }
+        if nb != self.best {
+            self.best_since = now;
         }
         self.best = nb;
         self.best_tq = nt;
@@ -389,32 +428,44 @@ mod tests {
     fn switching_rule_has_hysteresis_and_feasibility() {
         let p = Params::default();
         let lt = |_: &NeighKey| 255u8;
+        let t = |ms: u64| Time(ms);
         let mut x = o();
-        x.record(key(1), 100, 200, 50, false, Time(0));
-        x.record(key(2), 100, 205, 50, false, Time(0));
-        assert!(x.select(Time(0), &p, &lt));
-        assert_eq!(x.best, Some(key(2)));
-        // key 1 improves by less than the margin: stay
-        x.record(key(1), 100, 210, 50, true, Time(0));
-        x.select(Time(0), &p, &lt);
-        assert_eq!(x.best, Some(key(2)));
-        // by more than the margin: switch
-        x.record(key(1), 100, 230, 50, true, Time(0));
-        x.select(Time(0), &p, &lt);
+        x.record(key(1), 100, 200, 50, false, t(0));
+        assert!(x.select(t(0), &p, &lt));
         assert_eq!(x.best, Some(key(1)));
-        assert_eq!(x.best_tq, tq::path(230, 255, p.hop_penalty));
-        // we advertise 216; a neighbour advertising less for the same seqno
-        // may route through us: unfeasible
-        x.advertised(100, 216);
-        x.record(key(1), 100, 0, 50, true, Time(0));
-        x.record(key(2), 100, 210, 50, true, Time(0));
-        x.select(Time(0), &p, &lt);
-        assert_eq!(x.best, None);
-        assert!(x.wants_seqno(Time(0), &p));
-        // a newer seqno makes it feasible again
-        x.check_seqno(101, Time(0), &p);
-        x.record(key(2), 101, 210, 50, false, Time(0));
-        x.select(Time(0), &p, &lt);
+        // while young, a slightly better route wins
+        x.record(key(2), 100, 205, 50, false, t(100));
+        x.select(t(100), &p, &lt);
         assert_eq!(x.best, Some(key(2)));
+        // settled: key 1 improving by less than the margin does not move it
+        let later = u64::from(p.settle_ms) + 1000;
+        x.record(key(1), 100, 215, 50, true, t(later));
+        x.select(t(later), &p, &lt);
+        assert_eq!(x.best, Some(key(2)));
+        // by more than max(switch_margin, 1/8): switch
+        x.record(key(1), 100, 240, 50, true, t(later));
+        x.select(t(later), &p, &lt);
+        assert_eq!(x.best, Some(key(1)));
+        assert_eq!(x.best_tq, tq::path(240, 255, p.hop_penalty));
+        // we advertise 230; a neighbour advertising less for the same seqno
+        // may route through us: unfeasible, and our own next hop retracts
+        x.advertised(100, 230);
+        x.record(key(1), 100, 0, 50, true, t(later));
+        x.record(key(2), 100, 220, 50, true, t(later));
+        x.select(t(later), &p, &lt);
+        assert_eq!(x.best, None);
+        assert!(x.wants_seqno(t(later), &p));
+        // a newer seqno makes it feasible again
+        x.check_seqno(101, t(later), &p);
+        x.record(key(2), 101, 220, 50, false, t(later));
+        x.select(t(later), &p, &lt);
+        assert_eq!(x.best, Some(key(2)));
+        // the current next hop dropping under the feasibility distance is
+        // kept (no churn), and a seqno is asked for
+        x.advertised(101, 210);
+        x.record(key(2), 101, 200, 50, true, t(later + 1));
+        x.select(t(later + 1), &p, &lt);
+        assert_eq!(x.best, Some(key(2)));
+        assert!(x.wants_seqno(t(later + 1), &p));
     }
 }

@@ -44,8 +44,11 @@ pub struct Params {
     pub trigger_delay_ms: u32,
     /// Per-hop penalty, out of 255.
     pub hop_penalty: u8,
-    /// Switch next hop only if the alternative beats the current by this many TQ points.
+    /// Switch next hop at once if the alternative beats the current by this
+    /// many TQ points (and by 1/8).
     pub switch_margin: u8,
+    /// A next hop younger than this yields to any better alternative.
+    pub settle_ms: u32,
     /// Routing sees a neighbour's link TQ change only once it moved this much.
     pub link_deadband: u8,
     /// A triggered update is sent when an originator's TQ changes by at least this.
@@ -66,7 +69,7 @@ impl Default for Params {
         Params {
             wireless: KindParams {
                 hello_ms: 750,
-                same_iface_penalty: 25,
+                same_iface_penalty: 10,
             },
             wired: KindParams {
                 hello_ms: 750,
@@ -81,8 +84,9 @@ impl Default for Params {
             hello_jitter_div: 16,
             ihu_every: 4,
             trigger_delay_ms: 20,
-            hop_penalty: 15,
+            hop_penalty: 10,
             switch_margin: 10,
+            settle_ms: 10_000,
             link_deadband: 12,
             trigger_tq_delta: 16,
             route_timeout_ms: 125_000,

@@ -1,7 +1,9 @@
 //! The desired routing table: every routed originator's host prefix and
 //! announced prefixes, with overlaps resolved deterministically.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::fxhash::FxHashMap;
 use std::net::Ipv6Addr;
 
 use super::api::{Event, Route, RouteChange};
@@ -15,11 +17,11 @@ pub const ROUTE_METRIC: u32 = 100;
 #[derive(Debug, Default)]
 pub struct RouteTable {
     installed: BTreeMap<Prefix, Route>,
-    owners: HashMap<Prefix, BTreeSet<Ipv6Addr>>,
-    claims: HashMap<Ipv6Addr, Vec<Prefix>>,
+    owners: FxHashMap<Prefix, BTreeSet<Ipv6Addr>>,
+    claims: FxHashMap<Ipv6Addr, Vec<Prefix>>,
     dirty: BTreeSet<Prefix>,
     /// Last reported conflict per prefix, to log each change once.
-    conflicts: HashMap<Prefix, Ipv6Addr>,
+    conflicts: FxHashMap<Prefix, Ipv6Addr>,
 }
 
 impl RouteTable {
@@ -63,7 +65,7 @@ impl RouteTable {
     /// Recomputes dirty prefixes; returns the changes since the last commit.
     pub fn commit(
         &mut self,
-        origs: &HashMap<Ipv6Addr, Originator>,
+        origs: &FxHashMap<Ipv6Addr, Originator>,
         own: Ipv6Addr,
         own_announce: &[Prefix],
         event: &mut impl FnMut(Event),

@@ -170,6 +170,7 @@ fn oracle_link(sim: &Sim, u: usize, v: usize) -> u8 {
 /// Best achievable TQ from every node to `d` (max-product Dijkstra).
 fn oracle_to(sim: &Sim, adj: &[Vec<usize>], d: usize) -> Vec<u8> {
     let hp = sim.cfg.params.hop_penalty;
+    let sp = sim.cfg.params.kind(sim.cfg.kind).same_iface_penalty;
     let mut best = vec![0u8; adj.len()];
     best[d] = 255;
     let mut heap = BinaryHeap::new();
@@ -178,8 +179,10 @@ fn oracle_to(sim: &Sim, adj: &[Vec<usize>], d: usize) -> Vec<u8> {
         if t < best[v] {
             continue;
         }
+        // What v advertises: forwarders re-send on their one interface.
+        let adv = if v == d { t } else { tq::same_iface(t, sp) };
         for &u in &adj[v] {
-            let cand = tq::path(t, oracle_link(sim, u, v), hp);
+            let cand = tq::path(adv, oracle_link(sim, u, v), hp);
             if cand > best[u] {
                 best[u] = cand;
                 heap.push((cand, u));
@@ -191,9 +194,11 @@ fn oracle_to(sim: &Sim, adj: &[Vec<usize>], d: usize) -> Vec<u8> {
 
 fn path_tq(sim: &Sim, path: &[usize]) -> u8 {
     let hp = sim.cfg.params.hop_penalty;
+    let sp = sim.cfg.params.kind(sim.cfg.kind).same_iface_penalty;
     let mut t = 255u8;
-    for w in path.windows(2).rev() {
-        t = tq::path(t, oracle_link(sim, w[0], w[1]), hp);
+    for (i, w) in path.windows(2).rev().enumerate() {
+        let adv = if i == 0 { t } else { tq::same_iface(t, sp) };
+        t = tq::path(adv, oracle_link(sim, w[0], w[1]), hp);
     }
     t
 }
