@@ -315,11 +315,19 @@ impl Engine {
             }
             self.schedule_flush(now, iface);
         }
+        // The IHU list may span several messages: we are either in one of
+        // them, or the neighbour does not hear us.
+        let me = IhuEntry::iid_of(&local);
+        let mut ihu_seen = false;
+        let mut ihu_rxq = 0;
         for m in dg.messages.flatten() {
             match m.kind {
                 MSG_IHU => {
                     if let Ok(ihu) = IhuRepr::parse(m.body) {
-                        self.on_ihu(now, key, local, ihu);
+                        ihu_seen = true;
+                        if let Some(e) = ihu.entries().find(|e| e.iid == me) {
+                            ihu_rxq = e.rxq;
+                        }
                     }
                 }
                 MSG_OGM => {
@@ -335,15 +343,12 @@ impl Engine {
                 _ => self.counters.drop("unknown_message"),
             }
         }
-        self.check_link_change(now, key);
-    }
-
-    fn on_ihu(&mut self, now: Time, key: NeighKey, local: Ipv6Addr, ihu: IhuRepr<'_>) {
-        let me = IhuEntry::iid_of(&local);
-        let rxq = ihu.entries().find(|e| e.iid == me).map_or(0, |e| e.rxq);
-        if let Some(n) = self.neighbours.get_mut(&key) {
-            n.on_ihu(now, rxq);
+        if ihu_seen {
+            if let Some(n) = self.neighbours.get_mut(&key) {
+                n.on_ihu(now, ihu_rxq);
+            }
         }
+        self.check_link_change(now, key);
     }
 
     /// How long an IHU report stays usable: `IHU_FRESH_PERIODS` of the
@@ -457,7 +462,9 @@ impl Engine {
             SeqnoCheck::New | SeqnoCheck::Known => {}
         }
         let update = ogm.flags & OGM_FLAG_UPDATE != 0;
-        if !o.record(key, ogm.seqno, ogm.tq, ogm.ttl, update, now) {
+        let neighbours = &self.neighbours;
+        let link = |k: &NeighKey| neighbours.get(k).map_or(0, |n| n.evaluated_tq);
+        if !o.record(key, ogm.seqno, ogm.tq, ogm.ttl, update, now, &link) {
             self.counters.drop("ogm_ignored");
             return;
         }

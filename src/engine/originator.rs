@@ -173,21 +173,25 @@ impl Originator {
         ttl: u8,
         update: bool,
         now: Time,
+        link_tq: &impl Fn(&NeighKey) -> u8,
     ) -> bool {
         self.last_seen = now;
         let full = self.alts.len() >= MAX_ALTS;
         match self.alts.iter_mut().find(|(k, _)| *k == key) {
             None if adv == 0 => false,
             None if full => {
-                // Full: replace the weakest alternative we do not route through.
+                // Full: replace the weakest alternative (advertised TQ times
+                // link TQ) that we do not route through.
                 let best = self.best;
+                let worth = |a: u8, k: &NeighKey| u32::from(a) * u32::from(link_tq(k));
+                let new_worth = worth(adv, &key);
                 let weakest = self
                     .alts
                     .iter_mut()
                     .filter(|(k, _)| Some(*k) != best)
-                    .min_by_key(|(k, a)| (a.avg(), *k));
+                    .min_by_key(|(k, a)| (worth(a.avg(), k), *k));
                 match weakest {
-                    Some(w) if w.1.avg() < adv => {
+                    Some(w) if worth(w.1.avg(), &w.0) < new_worth => {
                         *w = (key, Alt::new(s, adv, ttl, now));
                         true
                     }
@@ -412,16 +416,16 @@ mod tests {
     #[test]
     fn averaging_ring_and_retraction() {
         let mut x = o();
-        x.record(key(1), 100, 200, 50, false, Time(0));
-        x.record(key(1), 101, 100, 50, false, Time(1));
+        x.record(key(1), 100, 200, 50, false, Time(0), &|_| 255);
+        x.record(key(1), 101, 100, 50, false, Time(1), &|_| 255);
         assert_eq!(x.alts[0].1.avg(), 150);
         // triggered update replaces history
-        x.record(key(1), 101, 90, 50, true, Time(2));
+        x.record(key(1), 101, 90, 50, true, Time(2), &|_| 255);
         assert_eq!(x.alts[0].1.avg(), 90);
         // retraction zeroes it; older info is refused
-        x.record(key(1), 101, 0, 50, true, Time(3));
+        x.record(key(1), 101, 0, 50, true, Time(3), &|_| 255);
         assert_eq!(x.alts[0].1.avg(), 0);
-        assert!(!x.record(key(1), 99, 255, 50, false, Time(4)));
+        assert!(!x.record(key(1), 99, 255, 50, false, Time(4), &|_| 255));
     }
 
     #[test]
@@ -430,40 +434,40 @@ mod tests {
         let lt = |_: &NeighKey| 255u8;
         let t = |ms: u64| Time(ms);
         let mut x = o();
-        x.record(key(1), 100, 200, 50, false, t(0));
+        x.record(key(1), 100, 200, 50, false, t(0), &|_| 255);
         assert!(x.select(t(0), &p, &lt));
         assert_eq!(x.best, Some(key(1)));
         // while young, a slightly better route wins
-        x.record(key(2), 100, 205, 50, false, t(100));
+        x.record(key(2), 100, 205, 50, false, t(100), &|_| 255);
         x.select(t(100), &p, &lt);
         assert_eq!(x.best, Some(key(2)));
         // settled: key 1 improving by less than the margin does not move it
         let later = u64::from(p.settle_ms) + 1000;
-        x.record(key(1), 100, 215, 50, true, t(later));
+        x.record(key(1), 100, 215, 50, true, t(later), &|_| 255);
         x.select(t(later), &p, &lt);
         assert_eq!(x.best, Some(key(2)));
         // by more than max(switch_margin, 1/8): switch
-        x.record(key(1), 100, 240, 50, true, t(later));
+        x.record(key(1), 100, 240, 50, true, t(later), &|_| 255);
         x.select(t(later), &p, &lt);
         assert_eq!(x.best, Some(key(1)));
         assert_eq!(x.best_tq, tq::path(240, 255, p.hop_penalty));
         // we advertise 230; a neighbour advertising less for the same seqno
         // may route through us: unfeasible, and our own next hop retracts
         x.advertised(100, 230);
-        x.record(key(1), 100, 0, 50, true, t(later));
-        x.record(key(2), 100, 220, 50, true, t(later));
+        x.record(key(1), 100, 0, 50, true, t(later), &|_| 255);
+        x.record(key(2), 100, 220, 50, true, t(later), &|_| 255);
         x.select(t(later), &p, &lt);
         assert_eq!(x.best, None);
         assert!(x.wants_seqno(t(later), &p));
         // a newer seqno makes it feasible again
         x.check_seqno(101, t(later), &p);
-        x.record(key(2), 101, 220, 50, false, t(later));
+        x.record(key(2), 101, 220, 50, false, t(later), &|_| 255);
         x.select(t(later), &p, &lt);
         assert_eq!(x.best, Some(key(2)));
         // the current next hop dropping under the feasibility distance is
         // kept (no churn), and a seqno is asked for
         x.advertised(101, 210);
-        x.record(key(2), 101, 200, 50, true, t(later + 1));
+        x.record(key(2), 101, 200, 50, true, t(later + 1), &|_| 255);
         x.select(t(later + 1), &p, &lt);
         assert_eq!(x.best, Some(key(2)));
         assert!(x.wants_seqno(t(later + 1), &p));
