@@ -474,6 +474,15 @@ impl Engine {
                 self.routes.originator_changed(o);
             }
         }
+        // Fast path: a copy from a neighbour we do not route through, too
+        // weak to win, changes nothing (selection, flood forwarding and
+        // triggered updates all hinge on the best next hop).
+        if let Some(b) = o.best {
+            let t = tq::path(ogm.tq, link(&key), self.cfg.params.hop_penalty);
+            if b != key && t < o.best_tq.saturating_add(2) {
+                return;
+            }
+        }
         let addr = ogm.originator;
         self.reselect(now, addr, Some((key, ogm)));
     }

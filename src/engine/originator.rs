@@ -26,6 +26,8 @@ pub struct Alt {
     pub last_adv: u8,
     pub updated: Time,
     pub ttl: u8,
+    /// Link TQ of its neighbour when last recorded (for eviction only).
+    link: u8,
 }
 
 impl Alt {
@@ -38,6 +40,7 @@ impl Alt {
             last_adv: adv,
             updated: now,
             ttl,
+            link: 0,
         };
         a.reset(adv);
         a
@@ -57,6 +60,11 @@ impl Alt {
         self.len = 1;
         self.pos = 1 % TQ_AVG_RING as u8;
         self.last_adv = adv;
+    }
+
+    /// What keeping this alternative is worth: advertised × link TQ.
+    fn worth(&self) -> u32 {
+        u32::from(self.avg()) * u32::from(self.link)
     }
 
     /// Average advertised TQ over the ring; 0 after a retraction.
@@ -183,23 +191,26 @@ impl Originator {
                 // Full: replace the weakest alternative (advertised TQ times
                 // link TQ) that we do not route through.
                 let best = self.best;
-                let worth = |a: u8, k: &NeighKey| u32::from(a) * u32::from(link_tq(k));
-                let new_worth = worth(adv, &key);
+                let lt = link_tq(&key);
+                let new_worth = u32::from(adv) * u32::from(lt);
                 let weakest = self
                     .alts
                     .iter_mut()
                     .filter(|(k, _)| Some(*k) != best)
-                    .min_by_key(|(k, a)| (worth(a.avg(), k), *k));
+                    .min_by_key(|(k, a)| (a.worth(), *k));
                 match weakest {
-                    Some(w) if worth(w.1.avg(), &w.0) < new_worth => {
+                    Some(w) if w.1.worth() < new_worth => {
                         *w = (key, Alt::new(s, adv, ttl, now));
+                        w.1.link = lt;
                         true
                     }
                     _ => false,
                 }
             }
             None => {
-                self.alts.push((key, Alt::new(s, adv, ttl, now)));
+                let mut a = Alt::new(s, adv, ttl, now);
+                a.link = link_tq(&key);
+                self.alts.push((key, a));
                 true
             }
             Some((_, a)) => {
@@ -215,6 +226,7 @@ impl Originator {
                 a.seqno = s;
                 a.updated = now;
                 a.ttl = ttl;
+                a.link = link_tq(&key);
                 true
             }
         }
