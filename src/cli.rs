@@ -21,8 +21,31 @@ pub enum Command {
     Run(RunArgs),
     /// Show the state of the running daemon.
     Status(StatusArgs),
-    // `roost sim ...` plugs in here, behind #[cfg(feature = "sim")], once
-    // the simulator exposes its entry point.
+    /// Run the deterministic simulator and print one JSON summary line.
+    #[cfg(feature = "sim")]
+    Sim(SimArgs),
+}
+
+#[cfg(feature = "sim")]
+#[derive(Args, Debug)]
+pub struct SimArgs {
+    /// chain:N, ring:N, grid:RxC, rgg:N[:SEED], twopath:K or edges:N:a-b,...
+    #[arg(long, value_name = "TOPO")]
+    pub topo: String,
+    /// Loss per direction on every link, 0..1.
+    #[arg(long, default_value_t = 0.0)]
+    pub loss: f64,
+    /// Cut link A-B at T seconds (carrier stays up). Repeatable.
+    #[arg(long, value_name = "A-B@T")]
+    pub cut: Vec<String>,
+    /// Restore link A-B at T seconds. Repeatable.
+    #[arg(long, value_name = "A-B@T")]
+    pub restore: Vec<String>,
+    /// Simulated seconds.
+    #[arg(long, default_value_t = 60.0)]
+    pub duration: f64,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
 }
 
 #[derive(Args, Debug)]

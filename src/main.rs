@@ -30,5 +30,20 @@ fn main() -> ExitCode {
             }
         }
         Command::Status(args) => status::main(&args),
+        #[cfg(feature = "sim")]
+        Command::Sim(a) => {
+            let started = std::time::Instant::now();
+            match roost::sim::cli(&a.topo, a.loss, &a.cut, &a.restore, a.duration, a.seed) {
+                Ok(line) => {
+                    println!("{line}");
+                    eprintln!("wall time: {:.3} s", started.elapsed().as_secs_f64());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("roost sim: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
     }
 }
