@@ -17,7 +17,7 @@ pub mod tq;
 mod tx;
 
 pub use api::{Event, IfaceId, IfaceKind, Input, Output, Route, RouteChange, Time};
-pub use params::{KindParams, Params, DEFAULT_TTL, TQ_MAX};
+pub use params::{KindParams, Params, DEFAULT_TTL, TQ_MAX, TQ_MIN_USABLE};
 pub use status::{
     AlternativeStatus, Counters, IfaceStatus, NeighbourStatus, OriginatorStatus, Status,
 };
@@ -419,24 +419,21 @@ impl Engine {
                 n.originator = Some(ogm.originator);
             }
         }
-        if !self.origs.contains_key(&ogm.originator) {
-            if self.origs.len() >= MAX_ORIGINATORS {
+        let full = self.origs.len() >= MAX_ORIGINATORS;
+        let o = match self.origs.entry(ogm.originator) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(_) if full => {
                 self.counters.drop("originator_cap");
                 return;
             }
-            if ogm.tq == 0 {
-                return; // a retraction for something we never knew
+            // A retraction for something we never knew.
+            std::collections::hash_map::Entry::Vacant(_) if ogm.tq == 0 => return,
+            std::collections::hash_map::Entry::Vacant(e) => {
+                self.out.push_back(Output::Event(Event::OriginatorUp {
+                    originator: ogm.originator,
+                }));
+                e.insert(Originator::new(ogm.originator, ogm.seqno, now))
             }
-            self.origs.insert(
-                ogm.originator,
-                Originator::new(ogm.originator, ogm.seqno, now),
-            );
-            self.out.push_back(Output::Event(Event::OriginatorUp {
-                originator: ogm.originator,
-            }));
-        }
-        let Some(o) = self.origs.get_mut(&ogm.originator) else {
-            return;
         };
         let check = if o.alts.is_empty() && o.best.is_none() && o.fd.is_none() {
             // Nothing to protect: take whatever comes.

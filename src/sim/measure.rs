@@ -6,7 +6,7 @@ use std::collections::{BinaryHeap, HashMap};
 use std::net::Ipv6Addr;
 
 use super::{host_target, LinkEvent, Sim};
-use crate::engine::{tq, RouteChange};
+use crate::engine::{tq, RouteChange, TQ_MIN_USABLE};
 
 /// Data of one cut.
 #[derive(Debug, Clone)]
@@ -221,7 +221,9 @@ pub struct Summary {
     pub reached: usize,
     pub loops: usize,
     pub blackholes: usize,
-    /// Pairs with no path in the true graph (excluded from blackholes).
+    /// Pairs with no usable path in the true graph: disconnected, or so
+    /// far apart that the best possible TQ is below TQ_MIN_USABLE (5).
+    /// Excluded from blackholes.
     pub disconnected: usize,
     /// Mean of (oracle TQ of the chosen path / best oracle TQ) over reached pairs.
     pub path_quality: f64,
@@ -268,7 +270,7 @@ pub fn summarise(sim: &Sim) -> Summary {
                     }
                 }
                 Walk::Loop => loops += 1,
-                Walk::Blackhole if best[s] == 0 => disconnected += 1,
+                Walk::Blackhole if best[s] < TQ_MIN_USABLE => disconnected += 1,
                 Walk::Blackhole => blackholes += 1,
             }
         }
