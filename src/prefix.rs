@@ -29,6 +29,8 @@ impl fmt::Display for PrefixError {
 
 impl std::error::Error for PrefixError {}
 
+// `len` is the prefix length, not a container size: no `is_empty`.
+#[allow(clippy::len_without_is_empty)]
 impl Prefix {
     /// Builds a prefix; `None` if `len` exceeds the family's width.
     pub fn new(addr: IpAddr, len: u8) -> Option<Prefix> {

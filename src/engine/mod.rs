@@ -34,7 +34,7 @@ use crate::wire::{
     OGM_FLAG_UPDATE,
 };
 use neighbour::{Hello, Neighbour};
-use originator::{NeighKey, Originator, SeqnoCheck};
+use originator::{Heard, NeighKey, Originator, SeqnoCheck};
 use rng::Rng;
 use routes::RouteTable;
 use tx::{QueuedOgm, TxQueue};
@@ -461,15 +461,20 @@ impl Engine {
         let update = ogm.flags & OGM_FLAG_UPDATE != 0;
         let neighbours = &self.neighbours;
         let link = |k: &NeighKey| neighbours.get(k).map_or(0, |n| n.evaluated_tq);
-        if !o.record(key, ogm.seqno, ogm.tq, ogm.ttl, update, now, &link) {
+        let heard = Heard {
+            seqno: ogm.seqno,
+            tq: ogm.tq,
+            ttl: ogm.ttl,
+            update,
+        };
+        if !o.record(key, heard, now, &link) {
             self.counters.drop("ogm_ignored");
             return;
         }
-        if ogm.tq > 0 && !ogm.tlv_bytes.is_empty() || ogm.flags & OGM_FLAG_OWN != 0 {
-            if o.offer_tlvs(ogm.seqno, ogm.tlv_bytes) {
-                decode_tlvs(o);
-                self.routes.originator_changed(o);
-            }
+        let carries_tlvs = ogm.tq > 0 && !ogm.tlv_bytes.is_empty() || ogm.flags & OGM_FLAG_OWN != 0;
+        if carries_tlvs && o.offer_tlvs(ogm.seqno, ogm.tlv_bytes) {
+            decode_tlvs(o);
+            self.routes.originator_changed(o);
         }
         // Fast path: a copy from a neighbour we do not route through, too
         // weak to win, changes nothing (selection, flood forwarding and

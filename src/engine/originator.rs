@@ -78,6 +78,16 @@ impl Alt {
     }
 }
 
+/// What a neighbour advertised for an originator.
+#[derive(Debug, Clone, Copy)]
+pub struct Heard {
+    pub seqno: u32,
+    pub tq: u8,
+    pub ttl: u8,
+    /// A triggered update (replaces the averaging history).
+    pub update: bool,
+}
+
 /// How a received seqno relates to what we know.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SeqnoCheck {
@@ -176,13 +186,16 @@ impl Originator {
     pub fn record(
         &mut self,
         key: NeighKey,
-        s: u32,
-        adv: u8,
-        ttl: u8,
-        update: bool,
+        heard: Heard,
         now: Time,
         link_tq: &impl Fn(&NeighKey) -> u8,
     ) -> bool {
+        let Heard {
+            seqno: s,
+            tq: adv,
+            ttl,
+            update,
+        } = heard;
         self.last_seen = now;
         let full = self.alts.len() >= MAX_ALTS;
         match self.alts.iter_mut().find(|(k, _)| *k == key) {
@@ -392,6 +405,15 @@ impl Originator {
 mod tests {
     use super::*;
 
+    fn h(seqno: u32, tq: u8, ttl: u8, update: bool) -> Heard {
+        Heard {
+            seqno,
+            tq,
+            ttl,
+            update,
+        }
+    }
+
     fn key(i: u8) -> NeighKey {
         (1, Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, u16::from(i)))
     }
@@ -428,16 +450,16 @@ mod tests {
     #[test]
     fn averaging_ring_and_retraction() {
         let mut x = o();
-        x.record(key(1), 100, 200, 50, false, Time(0), &|_| 255);
-        x.record(key(1), 101, 100, 50, false, Time(1), &|_| 255);
+        x.record(key(1), h(100, 200, 50, false), Time(0), &|_| 255);
+        x.record(key(1), h(101, 100, 50, false), Time(1), &|_| 255);
         assert_eq!(x.alts[0].1.avg(), 150);
         // triggered update replaces history
-        x.record(key(1), 101, 90, 50, true, Time(2), &|_| 255);
+        x.record(key(1), h(101, 90, 50, true), Time(2), &|_| 255);
         assert_eq!(x.alts[0].1.avg(), 90);
         // retraction zeroes it; older info is refused
-        x.record(key(1), 101, 0, 50, true, Time(3), &|_| 255);
+        x.record(key(1), h(101, 0, 50, true), Time(3), &|_| 255);
         assert_eq!(x.alts[0].1.avg(), 0);
-        assert!(!x.record(key(1), 99, 255, 50, false, Time(4), &|_| 255));
+        assert!(!x.record(key(1), h(99, 255, 50, false), Time(4), &|_| 255));
     }
 
     #[test]
@@ -446,40 +468,40 @@ mod tests {
         let lt = |_: &NeighKey| 255u8;
         let t = |ms: u64| Time(ms);
         let mut x = o();
-        x.record(key(1), 100, 200, 50, false, t(0), &|_| 255);
+        x.record(key(1), h(100, 200, 50, false), t(0), &|_| 255);
         assert!(x.select(t(0), &p, &lt));
         assert_eq!(x.best, Some(key(1)));
         // while young, a slightly better route wins
-        x.record(key(2), 100, 205, 50, false, t(100), &|_| 255);
+        x.record(key(2), h(100, 205, 50, false), t(100), &|_| 255);
         x.select(t(100), &p, &lt);
         assert_eq!(x.best, Some(key(2)));
         // settled: key 1 improving by less than the margin does not move it
         let later = u64::from(p.settle_ms) + 1000;
-        x.record(key(1), 100, 215, 50, true, t(later), &|_| 255);
+        x.record(key(1), h(100, 215, 50, true), t(later), &|_| 255);
         x.select(t(later), &p, &lt);
         assert_eq!(x.best, Some(key(2)));
         // by more than max(switch_margin, 1/8): switch
-        x.record(key(1), 100, 240, 50, true, t(later), &|_| 255);
+        x.record(key(1), h(100, 240, 50, true), t(later), &|_| 255);
         x.select(t(later), &p, &lt);
         assert_eq!(x.best, Some(key(1)));
         assert_eq!(x.best_tq, tq::path(240, 255, p.hop_penalty));
         // we advertise 230; a neighbour advertising less for the same seqno
         // may route through us: unfeasible, and our own next hop retracts
         x.advertised(100, 230);
-        x.record(key(1), 100, 0, 50, true, t(later), &|_| 255);
-        x.record(key(2), 100, 220, 50, true, t(later), &|_| 255);
+        x.record(key(1), h(100, 0, 50, true), t(later), &|_| 255);
+        x.record(key(2), h(100, 220, 50, true), t(later), &|_| 255);
         x.select(t(later), &p, &lt);
         assert_eq!(x.best, None);
         assert!(x.wants_seqno(t(later), &p));
         // a newer seqno makes it feasible again
         x.check_seqno(101, t(later), &p);
-        x.record(key(2), 101, 220, 50, false, t(later), &|_| 255);
+        x.record(key(2), h(101, 220, 50, false), t(later), &|_| 255);
         x.select(t(later), &p, &lt);
         assert_eq!(x.best, Some(key(2)));
         // the current next hop dropping under the feasibility distance is
         // kept (no churn), and a seqno is asked for
         x.advertised(101, 210);
-        x.record(key(2), 101, 200, 50, true, t(later + 1), &|_| 255);
+        x.record(key(2), h(101, 200, 50, true), t(later + 1), &|_| 255);
         x.select(t(later + 1), &p, &lt);
         assert_eq!(x.best, Some(key(2)));
         assert!(x.wants_seqno(t(later + 1), &p));

@@ -5,7 +5,7 @@ pub struct Rng(u64);
 
 impl Rng {
     pub fn new(seed: u64) -> Rng {
-        Rng(seed ^ 0x5EED_0F_A0_057)
+        Rng(seed ^ 0x05EE_D0FA_0057)
     }
 
     pub fn next_u64(&mut self) -> u64 {

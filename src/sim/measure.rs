@@ -255,7 +255,7 @@ pub fn summarise(sim: &Sim) -> Summary {
     let (mut quality, mut optimal) = (0.0f64, 0usize);
     for d in 0..n {
         let best = oracle_to(sim, &adj, d);
-        for s in 0..n {
+        for (s, &best_s) in best.iter().enumerate() {
             if s == d {
                 continue;
             }
@@ -263,14 +263,14 @@ pub fn summarise(sim: &Sim) -> Summary {
                 Walk::Reached(p) => {
                     reached += 1;
                     let t = path_tq(sim, &p);
-                    let b = best[s].max(1);
+                    let b = best_s.max(1);
                     quality += f64::from(t) / f64::from(b);
                     if f64::from(t) >= 0.95 * f64::from(b) {
                         optimal += 1;
                     }
                 }
                 Walk::Loop => loops += 1,
-                Walk::Blackhole if best[s] < TQ_MIN_USABLE => disconnected += 1,
+                Walk::Blackhole if best_s < TQ_MIN_USABLE => disconnected += 1,
                 Walk::Blackhole => blackholes += 1,
             }
         }

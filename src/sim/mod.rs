@@ -32,7 +32,7 @@ const IFACE: u32 = 1;
 pub struct SplitMix(pub u64);
 
 impl SplitMix {
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -41,7 +41,7 @@ impl SplitMix {
     }
     /// Uniform in [0, 1).
     pub fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 }
 
@@ -61,7 +61,7 @@ impl LinkEvent {
         let (ab, t) = s.split_once('@').ok_or_else(bad)?;
         let (a, b) = ab.split_once('-').ok_or_else(bad)?;
         let t: f64 = t.parse().map_err(|_| bad())?;
-        if !(t >= 0.0) {
+        if t.is_nan() || t < 0.0 {
             return Err(bad());
         }
         Ok(LinkEvent {

@@ -36,7 +36,7 @@ pub struct IhuRepr<'a> {
 
 impl<'a> IhuRepr<'a> {
     pub fn parse(body: &'a [u8]) -> Result<IhuRepr<'a>, Error> {
-        if body.len() % IHU_ENTRY_LEN != 0 {
+        if !body.len().is_multiple_of(IHU_ENTRY_LEN) {
             return Err(Error::BadIhu);
         }
         Ok(IhuRepr { body })
