@@ -93,6 +93,8 @@ pub enum Input {
     },
     /// Replace the prefixes this node announces (config reload).
     SetAnnounce(Vec<Prefix>),
+    /// Replace the hostname this node announces (config reload).
+    SetHostname(Option<String>),
     /// A deadline the engine asked for (via `Output::Timeout`) has passed.
     Timer,
 }

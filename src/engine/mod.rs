@@ -183,7 +183,12 @@ impl Engine {
             Input::SetAnnounce(prefixes) => {
                 self.cfg.announce = prefixes;
                 self.own_tlvs = self.encode_own_tlvs();
-                self.bump_own(now, 0);
+                self.bump_own(now, OGM_FLAG_URGENT);
+            }
+            Input::SetHostname(name) => {
+                self.cfg.hostname = name;
+                self.own_tlvs = self.encode_own_tlvs();
+                self.bump_own(now, OGM_FLAG_URGENT);
             }
             Input::Timer => self.on_timer(now),
         }
