@@ -1,0 +1,824 @@
+//! Acceptance tests of the daemon: whole meshes of `roost run` daemons in
+//! throw-away network namespaces joined by veth pairs.
+//!
+//! * `chain_of_five`: every node reaches every other node (IPv4 and IPv6);
+//! * `two_paths_silent_cut` / `two_paths_carrier_loss`: failover when the
+//!   active path dies silently (nftables drop, carrier stays up) or loses
+//!   carrier, measured with a continuous ping;
+//! * `kill_and_restart`: a SIGKILLed daemon restarts without duplicate or
+//!   stale routes, and its routes come back quickly;
+//! * `sigterm_cleanup`: SIGTERM removes Roost's routes and rules only;
+//! * `interfaces_come_and_go`: an interface missing at start is adopted when
+//!   it appears; one deleted and re-created at run time is picked up again.
+//!
+//! Needs root. Without root the tests print a notice and pass, unless
+//! `CI=true`, where they fail loudly. Each test creates its own namespaces
+//! (named `roosttest-<pid>-<test>-<node>`) and interfaces (inside those
+//! namespaces only, so names cannot clash between tests), runs daemons with
+//! their own control sockets in a temporary directory, and tears everything
+//! down on drop, also when it fails: the processes it started (by pid), then
+//! the namespaces. No traffic leaves the namespaces.
+
+mod common;
+use common::{have_root, run, Netns};
+
+use std::collections::BTreeSet;
+use std::fs::{File, OpenOptions};
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+const BIN: &str = env!("CARGO_BIN_EXE_roost");
+
+/// A process this test started; killed by its pid on drop.
+struct Proc(Child);
+
+impl Proc {
+    fn pid(&self) -> nix::unistd::Pid {
+        nix::unistd::Pid::from_raw(self.0.id() as i32)
+    }
+
+    fn signal(&self, sig: nix::sys::signal::Signal) {
+        nix::sys::signal::kill(self.pid(), sig).expect("kill");
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+        }
+        let _ = self.0.wait();
+    }
+}
+
+/// A temporary directory removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(test: &str) -> TempDir {
+        let d = std::env::temp_dir().join(format!("roost-acc-{}-{test}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        TempDir(d)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// One node: namespace `roosttest-<pid>-<test>-n<N>` with 10.77.0.N/32 and
+/// fd77::N/128 on `lo`, and (when running) its daemon.
+struct Node {
+    // Declared first: the daemon is killed before its namespace goes.
+    daemon: Option<Proc>,
+    ns: Netns,
+    n: u8,
+    ifaces: Vec<String>,
+    sock: PathBuf,
+    log: PathBuf,
+}
+
+impl Node {
+    fn v4(&self) -> String {
+        format!("10.77.0.{}", self.n)
+    }
+
+    fn v6(&self) -> String {
+        format!("fd77::{}", self.n)
+    }
+
+    fn start(&mut self) {
+        assert!(self.daemon.is_none(), "node {} already running", self.n);
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .unwrap();
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &self.ns.name, BIN, "run"]);
+        for i in &self.ifaces {
+            cmd.args(["-i", i]);
+        }
+        cmd.args(["--announce", &format!("{}/32", self.v4())])
+            .args(["--announce", &format!("{}/128", self.v6())])
+            .args(["--control-socket", self.sock.to_str().unwrap()])
+            .args(["--hostname", &format!("node{}", self.n)])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log);
+        // `ip netns exec` execs the daemon: the child's pid is the daemon's.
+        self.daemon = Some(Proc(cmd.spawn().expect("spawn roost")));
+    }
+
+    /// Sends `sig` and waits for the daemon to exit; returns its exit code.
+    fn stop(&mut self, sig: nix::sys::signal::Signal) -> Option<i32> {
+        let mut d = self.daemon.take().expect("daemon running");
+        d.signal(sig);
+        let status = d.0.wait().unwrap();
+        status.code()
+    }
+
+    /// Roost's routes in table 76 (IPv4 then IPv6), whitespace-normalised.
+    fn routes(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for fam in ["-4", "-6"] {
+            let o = self
+                .ns
+                .ip_lenient(&[fam, "route", "show", "table", "76", "proto", "77"]);
+            out.extend(
+                o.lines()
+                    .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+                    .filter(|l| !l.is_empty()),
+            );
+        }
+        out
+    }
+
+    fn ping(&self, addr: &str) -> bool {
+        Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &self.ns.name,
+                "ping",
+                "-n",
+                "-q",
+                "-c1",
+                "-W1",
+                addr,
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    fn nft(&self, ruleset: &str) {
+        let mut c = Command::new("ip")
+            .args(["netns", "exec", &self.ns.name, "nft", "-f", "-"])
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("nft");
+        c.stdin
+            .take()
+            .unwrap()
+            .write_all(ruleset.as_bytes())
+            .unwrap();
+        assert!(
+            c.wait().unwrap().success(),
+            "nft -f failed in {}",
+            self.ns.name
+        );
+    }
+
+    /// `roost status --json`, once.
+    fn try_status(&self) -> Option<serde_json::Value> {
+        let out = Command::new("ip")
+            .args(["netns", "exec", &self.ns.name, BIN, "status", "--json"])
+            .args(["--control-socket", self.sock.to_str().unwrap()])
+            .output()
+            .unwrap();
+        out.status
+            .success()
+            .then(|| serde_json::from_slice(&out.stdout).unwrap())
+    }
+
+    /// `roost status --json`, retried for 5 s (the daemon may be starting).
+    fn status_json(&self) -> serde_json::Value {
+        let t0 = Instant::now();
+        loop {
+            let out = Command::new("ip")
+                .args(["netns", "exec", &self.ns.name, BIN, "status", "--json"])
+                .args(["--control-socket", self.sock.to_str().unwrap()])
+                .output()
+                .unwrap();
+            if out.status.success() {
+                return serde_json::from_slice(&out.stdout).unwrap();
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(5),
+                "roost status: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// Nodes 1..=n of one test; links are veth pairs named `m<peer>` on each
+/// side (node 1's end of the 1–2 link is `m2`, node 2's end is `m1`).
+struct Mesh {
+    nodes: Vec<Node>,
+    test: &'static str,
+    dir: TempDir,
+}
+
+impl Mesh {
+    fn new(test: &'static str, n: u8) -> Mesh {
+        for tool in ["ping", "nft"] {
+            let ok = Command::new(tool)
+                .arg("-V")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(
+                ok,
+                "`{tool}` is missing: apt-get install iputils-ping nftables"
+            );
+        }
+        let dir = TempDir::new(test);
+        let nodes = (1..=n)
+            .map(|i| {
+                let ns = Netns::bare(&format!("{test}-n{i}"));
+                ns.ip(&["addr", "add", &format!("10.77.0.{i}/32"), "dev", "lo"]);
+                ns.ip(&["addr", "add", &format!("fd77::{i}/128"), "dev", "lo"]);
+                Node {
+                    daemon: None,
+                    ns,
+                    n: i,
+                    ifaces: Vec::new(),
+                    sock: dir.0.join(format!("n{i}.sock")),
+                    log: dir.0.join(format!("n{i}.log")),
+                }
+            })
+            .collect();
+        Mesh { nodes, test, dir }
+    }
+
+    fn node(&self, n: u8) -> &Node {
+        &self.nodes[usize::from(n - 1)]
+    }
+
+    fn node_mut(&mut self, n: u8) -> &mut Node {
+        &mut self.nodes[usize::from(n - 1)]
+    }
+
+    /// Configures the interfaces of link a–b on both daemons (the link
+    /// itself is made by [`Mesh::link`]).
+    fn plan_link(&mut self, a: u8, b: u8) {
+        self.node_mut(a).ifaces.push(format!("m{b}"));
+        self.node_mut(b).ifaces.push(format!("m{a}"));
+    }
+
+    /// Creates the veth pair of link a–b, straight inside the namespaces.
+    fn link(&self, a: u8, b: u8) {
+        let (na, nb) = (self.node(a), self.node(b));
+        let (ia, ib) = (format!("m{b}"), format!("m{a}"));
+        run(&[
+            "link",
+            "add",
+            &ia,
+            "netns",
+            &na.ns.name,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            &ib,
+            "netns",
+            &nb.ns.name,
+        ]);
+        na.ns.ip(&["link", "set", &ia, "up"]);
+        nb.ns.ip(&["link", "set", &ib, "up"]);
+    }
+
+    fn connect(&mut self, a: u8, b: u8) {
+        self.plan_link(a, b);
+        self.link(a, b);
+    }
+
+    fn start_all(&mut self) {
+        for n in &mut self.nodes {
+            n.start();
+        }
+    }
+
+    /// Destinations node `n` should have in table 76: every other node's
+    /// addresses, as `ip route` prints them.
+    fn expected(&self, n: u8) -> BTreeSet<String> {
+        self.nodes
+            .iter()
+            .filter(|o| o.n != n)
+            .flat_map(|o| [o.v4(), o.v6()])
+            .collect()
+    }
+
+    /// Exactly one route per expected destination, nothing else.
+    fn routes_exact(&self, n: u8) -> Result<(), String> {
+        let routes = self.node(n).routes();
+        let dsts: Vec<String> = routes
+            .iter()
+            .map(|l| l.split(' ').next().unwrap_or("").to_string())
+            .collect();
+        let set: BTreeSet<String> = dsts.iter().cloned().collect();
+        if set == self.expected(n) && dsts.len() == set.len() {
+            Ok(())
+        } else {
+            Err(format!("node {n} table 76:\n  {}", routes.join("\n  ")))
+        }
+    }
+
+    fn all_routes_exact(&self) -> Result<(), String> {
+        for n in &self.nodes {
+            self.routes_exact(n.n)?;
+        }
+        Ok(())
+    }
+
+    /// Waits until every node has exactly its expected routes.
+    fn wait_converged(&self, timeout: Duration) -> Duration {
+        let t0 = Instant::now();
+        let mut last = Ok(());
+        while t0.elapsed() < timeout {
+            last = self.all_routes_exact();
+            if last.is_ok() {
+                return t0.elapsed();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "{}: no convergence in {timeout:?}: {}",
+            self.test,
+            last.unwrap_err()
+        );
+    }
+
+    /// Pings every other node's IPv4 and IPv6 address from every node,
+    /// retrying failures until `deadline`; returns the failing pairs.
+    fn ping_all(&self, deadline: Instant) -> Vec<String> {
+        let mut todo: Vec<(u8, String)> = Vec::new();
+        for a in &self.nodes {
+            for b in self.nodes.iter().filter(|b| b.n != a.n) {
+                todo.push((a.n, b.v4()));
+                todo.push((a.n, b.v6()));
+            }
+        }
+        loop {
+            todo.retain(|(a, addr)| !self.node(*a).ping(addr));
+            if todo.is_empty() || Instant::now() >= deadline {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        todo.iter()
+            .map(|(a, addr)| format!("node{a} -> {addr}"))
+            .collect()
+    }
+
+    fn logs(&self) -> String {
+        let mut s = String::new();
+        for n in &self.nodes {
+            let log = std::fs::read_to_string(&n.log).unwrap_or_default();
+            let lines: Vec<&str> = log.lines().collect();
+            let tail = &lines[lines.len().saturating_sub(40)..];
+            s += &format!(
+                "--- node{} ({}) log tail:\n{}\n",
+                n.n,
+                n.ns.name,
+                tail.join("\n")
+            );
+        }
+        s
+    }
+}
+
+impl Drop for Mesh {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("{}: failed; daemon logs:\n{}", self.test, self.logs());
+        }
+    }
+}
+
+fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) -> Duration {
+    let t0 = Instant::now();
+    while t0.elapsed() < timeout {
+        if f() {
+            return t0.elapsed();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("timed out after {timeout:?} waiting for {what}");
+}
+
+fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+/// A continuous `ping -D -i 0.05` from a node, its output going to a file.
+struct Probe {
+    proc: Proc,
+    out: PathBuf,
+    started: f64,
+}
+
+impl Probe {
+    fn start(node: &Node, addr: &str, out: PathBuf) -> Probe {
+        let f = File::create(&out).unwrap();
+        let started = unix_now();
+        let child = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &node.ns.name,
+                "ping",
+                "-n",
+                "-D",
+                "-i",
+                "0.05",
+                addr,
+            ])
+            .stdin(Stdio::null())
+            .stdout(f)
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn ping");
+        Probe {
+            proc: Proc(child),
+            out,
+            started,
+        }
+    }
+
+    /// Stops the probe (SIGINT, so it flushes its output) and returns the
+    /// reply timestamps and the stop time.
+    fn finish(mut self) -> (Vec<f64>, f64) {
+        let stopped = unix_now();
+        self.proc.signal(nix::sys::signal::Signal::SIGINT);
+        let _ = self.proc.0.wait();
+        let text = std::fs::read_to_string(&self.out).unwrap();
+        let replies = text
+            .lines()
+            .filter(|l| l.contains("bytes from"))
+            .filter_map(|l| {
+                let ts = l.strip_prefix('[')?.split(']').next()?;
+                ts.parse::<f64>().ok()
+            })
+            .collect();
+        (replies, stopped)
+    }
+}
+
+/// The longest time without a reply between `from` and `to` (reply
+/// timestamps; the window's ends count as replies).
+fn longest_gap(replies: &[f64], from: f64, to: f64) -> f64 {
+    let mut ts: Vec<f64> = vec![from];
+    ts.extend(replies.iter().copied().filter(|&t| t > from && t < to));
+    ts.push(to);
+    ts.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max)
+}
+
+#[test]
+fn chain_of_five() {
+    if !have_root() {
+        return;
+    }
+    let mut m = Mesh::new("chain5", 5);
+    for i in 1..5 {
+        m.connect(i, i + 1);
+    }
+    m.start_all();
+    let t = m.wait_converged(Duration::from_secs(20));
+    eprintln!("chain of 5: routes complete after {:.2} s", t.as_secs_f64());
+    let failed = m.ping_all(Instant::now() + Duration::from_secs(20));
+    assert!(failed.is_empty(), "pings failed: {failed:?}");
+    m.all_routes_exact().unwrap();
+    // The status of the middle node shows both neighbours and every
+    // originator.
+    let st = m.node(3).status_json();
+    assert_eq!(st["status"]["originator"], "fd77::3");
+    assert_eq!(st["kernel"]["in_sync"], true, "{st}");
+    let ifs = st["mesh_interfaces"].as_array().unwrap();
+    assert_eq!(ifs.len(), 2);
+    assert!(ifs.iter().all(|i| i["state"] == "up"), "{st}");
+}
+
+/// Nodes 1 (A), 2 (B), 3 (C), 4 (D), 5 (Z): paths A-B-Z (two hops,
+/// preferred) and A-C-D-Z (three hops). Returns the mesh, converged and
+/// with both paths known to A.
+fn two_paths(test: &'static str) -> Mesh {
+    let mut m = Mesh::new(test, 5);
+    m.connect(1, 2);
+    m.connect(2, 5);
+    m.connect(1, 3);
+    m.connect(3, 4);
+    m.connect(4, 5);
+    m.start_all();
+    m.wait_converged(Duration::from_secs(20));
+    let z = m.node(5).v4();
+    wait_until("A pings Z", Duration::from_secs(10), || m.node(1).ping(&z));
+    m
+}
+
+/// A's interface currently used to reach Z.
+fn active_iface(m: &Mesh) -> String {
+    let z = m.node(5).v4();
+    let r = m
+        .node(1)
+        .routes()
+        .into_iter()
+        .find(|l| l.starts_with(&format!("{z} ")))
+        .expect("route to Z");
+    let w: Vec<&str> = r.split(' ').collect();
+    let i = w.iter().position(|x| *x == "dev").unwrap();
+    w[i + 1].to_string()
+}
+
+/// Runs a probe from A to Z (IPv4 and IPv6), applies `cut` after 2 s,
+/// waits `after`, and returns the longest gaps (IPv4, IPv6) after the cut.
+fn measure_outage(m: &Mesh, cut: impl FnOnce(), after: Duration) -> (f64, f64) {
+    let (a, z) = (m.node(1), m.node(5));
+    let p4 = Probe::start(a, &z.v4(), m.dir.0.join("probe4.txt"));
+    let p6 = Probe::start(a, &z.v6(), m.dir.0.join("probe6.txt"));
+    std::thread::sleep(Duration::from_secs(2));
+    let t_cut = unix_now();
+    cut();
+    std::thread::sleep(after);
+    let mut gaps = Vec::new();
+    for p in [p4, p6] {
+        let started = p.started;
+        let (replies, stopped) = p.finish();
+        let before = replies.iter().filter(|&&t| t < t_cut).count();
+        assert!(
+            before > 10,
+            "probe had only {before} replies in the 2 s before the cut (started {started})"
+        );
+        let last = replies.last().copied().unwrap_or(0.0);
+        assert!(
+            stopped - last < 1.0,
+            "the probe did not recover: last reply {:.2} s before the end",
+            stopped - last
+        );
+        gaps.push(longest_gap(&replies, t_cut, stopped));
+    }
+    (gaps[0], gaps[1])
+}
+
+#[test]
+fn two_paths_silent_cut() {
+    if !have_root() {
+        return;
+    }
+    let m = two_paths("silentcut");
+    let dev = active_iface(&m);
+    eprintln!("silent cut: A reaches Z via {dev}");
+    let a = m.node(1);
+    let (g4, g6) = measure_outage(
+        &m,
+        || {
+            a.nft(&format!(
+                "table inet roostcut {{\n\
+                 chain cutin {{ type filter hook input priority 0; iifname \"{dev}\" drop; }}\n\
+                 chain cutfwd {{ type filter hook forward priority 0; iifname \"{dev}\" drop; oifname \"{dev}\" drop; }}\n\
+                 chain cutout {{ type filter hook output priority 0; oifname \"{dev}\" drop; }}\n\
+                 }}\n"
+            ))
+        },
+        Duration::from_secs(8),
+    );
+    eprintln!("silent cut outage: IPv4 {g4:.2} s, IPv6 {g6:.2} s");
+    assert!(
+        g4 <= 6.0 && g6 <= 6.0,
+        "outage IPv4 {g4:.2} s, IPv6 {g6:.2} s"
+    );
+    assert_ne!(active_iface(&m), dev, "A still routes via the cut link");
+    // The link still has carrier: this was a silent cut.
+    assert!(a.ns.ip(&["link", "show", &dev]).contains("LOWER_UP"));
+}
+
+#[test]
+fn two_paths_carrier_loss() {
+    if !have_root() {
+        return;
+    }
+    let m = two_paths("carrier");
+    let dev = active_iface(&m);
+    eprintln!("carrier loss: A reaches Z via {dev}");
+    let a = m.node(1);
+    let (g4, g6) = measure_outage(
+        &m,
+        || {
+            a.ns.ip(&["link", "set", &dev, "down"]);
+        },
+        Duration::from_secs(4),
+    );
+    eprintln!("carrier loss outage: IPv4 {g4:.2} s, IPv6 {g6:.2} s");
+    assert!(
+        g4 <= 1.0 && g6 <= 1.0,
+        "outage IPv4 {g4:.2} s, IPv6 {g6:.2} s"
+    );
+    assert_ne!(active_iface(&m), dev);
+}
+
+#[test]
+fn kill_and_restart() {
+    if !have_root() {
+        return;
+    }
+    // A triangle with a tail: 1-2, 2-3, 1-3, 3-4. Node 3 is killed.
+    let mut m = Mesh::new("restart", 4);
+    m.connect(1, 2);
+    m.connect(2, 3);
+    m.connect(1, 3);
+    m.connect(3, 4);
+    m.start_all();
+    m.wait_converged(Duration::from_secs(20));
+    let old = m.node(3).routes();
+
+    let code = m.node_mut(3).stop(nix::sys::signal::Signal::SIGKILL);
+    assert_eq!(code, None, "killed by a signal");
+    // The killed daemon's routes stay in the kernel until it restarts.
+    assert_eq!(m.node(3).routes(), old);
+    m.node_mut(3).start();
+    let t0 = Instant::now();
+    // The stale routes are still there until the new daemon has flushed
+    // them: routes count as back once the daemon answers (it flushes before
+    // serving clients) and reports them installed.
+    let want = m.expected(3).len();
+    let mut seen = Vec::new();
+    let back = loop {
+        let r = m.node(3).routes();
+        if m.routes_exact(3).is_ok()
+            && m.node(3).try_status().is_some_and(|st| {
+                st["kernel"]["installed"] == want && st["kernel"]["in_sync"] == true
+            })
+            && m.routes_exact(3).is_ok()
+        {
+            break t0.elapsed();
+        }
+        if seen.last() != Some(&r) {
+            seen.push(r);
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "routes of the restarted node not back in 10 s; states seen: {seen:#?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let log = std::fs::read_to_string(&m.node(3).log).unwrap();
+    assert!(
+        log.contains(&format!("removed {want} stale routes from table 76")),
+        "{log}"
+    );
+    eprintln!("restart: routes back after {:.2} s", back.as_secs_f64());
+    // Everybody reaches the restarted node, and through it node 4.
+    let t_all = m.wait_converged(Duration::from_secs(10)) + back;
+    eprintln!(
+        "restart: all nodes' routes exact after {:.2} s",
+        t_all.as_secs_f64()
+    );
+    let failed = m.ping_all(Instant::now() + Duration::from_secs(10));
+    assert!(failed.is_empty(), "pings failed: {failed:?}");
+    // No duplicates or stale routes show up later either.
+    std::thread::sleep(Duration::from_secs(3));
+    m.all_routes_exact().unwrap();
+    assert!(
+        back <= Duration::from_secs(2),
+        "routes back after {:.2} s (> 2 s)",
+        back.as_secs_f64()
+    );
+}
+
+#[test]
+fn sigterm_cleanup() {
+    if !have_root() {
+        return;
+    }
+    let mut m = Mesh::new("sigterm", 2);
+    m.connect(1, 2);
+    let ns = &m.node(1).ns;
+    // Foreign routes and a rule in the same table, present before start.
+    ns.ip(&[
+        "route",
+        "add",
+        "blackhole",
+        "10.99.0.0/24",
+        "table",
+        "76",
+        "proto",
+        "static",
+    ]);
+    ns.ip(&[
+        "-6",
+        "route",
+        "add",
+        "blackhole",
+        "fd99::/64",
+        "table",
+        "76",
+        "proto",
+        "static",
+    ]);
+    ns.ip(&[
+        "route",
+        "add",
+        "10.98.0.0/24",
+        "via",
+        "inet6",
+        "fe80::99",
+        "dev",
+        "m2",
+        "table",
+        "76",
+        "proto",
+        "static",
+    ]);
+    ns.ip(&["rule", "add", "pref", "8000", "lookup", "176"]);
+    let foreign = |ns: &Netns| {
+        let mut v = Vec::new();
+        for fam in ["-4", "-6"] {
+            v.push(ns.ip(&[fam, "route", "show", "table", "76", "proto", "static"]));
+        }
+        v.push(ns.ip(&["rule", "show", "pref", "8000"]));
+        v
+    };
+    let before = foreign(ns);
+    assert!(before[0].contains("10.99.0.0/24") && before[0].contains("10.98.0.0/24"));
+    m.start_all();
+    m.wait_converged(Duration::from_secs(20));
+    let n1 = m.node(1);
+    assert!(n1.ns.ip(&["rule"]).contains("lookup 76 proto 77"));
+    assert!(n1.ns.ip(&["-6", "rule"]).contains("lookup 76 proto 77"));
+    assert_eq!(foreign(&n1.ns), before, "foreign routes touched at start");
+
+    let code = m.node_mut(1).stop(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(code, Some(0));
+    let n1 = m.node(1);
+    assert!(n1.routes().is_empty(), "left: {:?}", n1.routes());
+    for fam in ["-4", "-6"] {
+        let rules = n1.ns.ip(&[fam, "rule"]);
+        assert!(!rules.contains("proto 77"), "rules left: {rules}");
+    }
+    assert_eq!(foreign(&n1.ns), before, "foreign routes touched at stop");
+    assert!(!n1.sock.exists(), "control socket left");
+    // The other node is unaffected (and will lose its routes to node 1).
+    assert!(m.node(2).daemon.is_some());
+}
+
+#[test]
+fn interfaces_come_and_go() {
+    if !have_root() {
+        return;
+    }
+    let mut m = Mesh::new("ifaces", 3);
+    // 1-2 exists from the start; 2-3 appears later.
+    m.connect(1, 2);
+    m.plan_link(2, 3);
+    m.start_all();
+    let st = m.node(3).status_json();
+    assert_eq!(st["mesh_interfaces"][0]["state"], "missing", "{st}");
+    std::thread::sleep(Duration::from_secs(1));
+    let d = m.node_mut(3).daemon.as_mut().unwrap();
+    assert!(d.0.try_wait().unwrap().is_none(), "daemon exited");
+    m.link(2, 3);
+    let t = m.wait_converged(Duration::from_secs(20));
+    eprintln!(
+        "interface missing at start: routes after {:.2} s once it appeared",
+        t.as_secs_f64()
+    );
+
+    // Delete link 2-3 (both ends go): the routes over it go.
+    m.node(2).ns.ip(&["link", "del", "m3"]);
+    let t = wait_until(
+        "routes over the deleted link to go",
+        Duration::from_secs(5),
+        || {
+            m.node(3).routes().is_empty()
+                && !m
+                    .node(1)
+                    .routes()
+                    .iter()
+                    .any(|r| r.starts_with("10.77.0.3 "))
+        },
+    );
+    eprintln!(
+        "interface deleted: routes gone after {:.2} s",
+        t.as_secs_f64()
+    );
+    let st = m.node(2).status_json();
+    let ifs = st["mesh_interfaces"].as_array().unwrap();
+    assert!(
+        ifs.iter()
+            .any(|i| i["name"] == "m3" && i["state"] == "missing"),
+        "{st}"
+    );
+
+    // Re-created (new ifindex): picked up again.
+    m.link(2, 3);
+    let t = m.wait_converged(Duration::from_secs(20));
+    eprintln!(
+        "interface re-created: routes after {:.2} s",
+        t.as_secs_f64()
+    );
+    let failed = m.ping_all(Instant::now() + Duration::from_secs(10));
+    assert!(failed.is_empty(), "pings failed: {failed:?}");
+}
