@@ -80,8 +80,10 @@ fn status_json(ns: &Netns, sock: &Path) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-fn tmpdir() -> PathBuf {
-    let d = std::env::temp_dir().join(format!("roost-daemon-test-{}", std::process::id()));
+/// A directory of the test's own (tests run in parallel; each removes its
+/// directory at the end).
+fn tmpdir(test: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("roost-daemon-test-{}-{test}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
     d
 }
@@ -91,7 +93,7 @@ fn two_daemons() {
     if !have_root() {
         return;
     }
-    let dir = tmpdir();
+    let dir = tmpdir("two");
     let a = Netns::bare("da");
     let b = Netns::bare("db");
     run(&[
@@ -234,8 +236,7 @@ fn two_daemons() {
 
 #[test]
 fn config_errors_exit_2() {
-    let dir = tmpdir().join("cfg");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = tmpdir("cfg");
     let conf = dir.join("bad.conf");
     std::fs::write(&conf, "config roost 'main'\n\toption port '70000'\n").unwrap();
     let out = Command::new(BIN)
@@ -251,10 +252,128 @@ fn config_errors_exit_2() {
         )),
         "{err}"
     );
-    let out = Command::new(BIN).args(["run", "--bogus"]).output().unwrap();
+    // A bad line in the file names the file and line.
+    std::fs::write(&conf, "config roost 'main'\n\toption bogus '1'\n").unwrap();
+    let out = Command::new(BIN)
+        .args(["run", "-i", "x0", "-c", conf.to_str().unwrap()])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "{}:2: unknown option 'bogus' in section 'roost'",
+            conf.display()
+        )),
+        "{err}"
+    );
+    // Bad flags; nothing is started (no control socket is created).
+    let sock = dir.join("never.sock");
+    for (args, msg) in [
+        (&["--bogus"][..], "unexpected argument '--bogus'"),
+        (
+            &["-i", "x0", "--port", "0"],
+            "--port: '0' is not a port number",
+        ),
+        (
+            &["-i", "x0", "--table", "254"],
+            "--table: '254' is a reserved table",
+        ),
+        (
+            &["-i", "x0", "--announce", "10.0.0.0/33"],
+            "'33' is not a valid prefix length",
+        ),
+        (
+            &["-i", "x0", "--group", "ff05::1"],
+            "is not a link-local multicast group",
+        ),
+        (&[], "no mesh interface: give -i IFNAME"),
+    ] {
+        let out = Command::new(BIN)
+            .arg("run")
+            .args(args)
+            .args(["--control-socket", sock.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(msg), "{args:?}: {err}");
+        assert!(!sock.exists());
+    }
     let out = Command::new(BIN).arg("--version").output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("roost "));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Run-time errors: exit code 1 (2 for an underivable originator) with a
+/// clear message, and nothing of Roost's left in the namespace.
+#[test]
+fn runtime_errors() {
+    if !have_root() {
+        return;
+    }
+    let dir = tmpdir("rt");
+    let ns = Netns::new("rterr");
+    let sock = dir.join("r.sock");
+    let sock_arg = sock.to_str().unwrap().to_string();
+    let nothing_left = |ns: &Netns| {
+        for fam in ["-4", "-6"] {
+            let rules = ns.ip(&[fam, "rule"]);
+            assert!(!rules.contains("proto 77"), "{rules}");
+        }
+        assert!(!sock.exists(), "control socket left behind");
+    };
+
+    // The port is taken by another program (no SO_REUSEADDR, any device).
+    let taken = ns.enter(|| std::net::UdpSocket::bind("[::]:4310").expect("bind 4310"));
+    let out = roost_in(
+        &ns,
+        &[
+            "run",
+            "-i",
+            "d0",
+            "--originator",
+            "fd00::1",
+            "--control-socket",
+            &sock_arg,
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("roost: UDP port 4310 is already in use on d0"),
+        "{err}"
+    );
+    nothing_left(&ns);
+    drop(taken);
+
+    // A missing interface and no way to choose an originator.
+    let out = roost_in(
+        &ns,
+        &["run", "-i", "nosuch0", "--control-socket", &sock_arg],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("(set option originator)"), "{err}");
+    nothing_left(&ns);
+
+    // The control socket cannot be created.
+    let out = roost_in(
+        &ns,
+        &[
+            "run",
+            "-i",
+            "d0",
+            "--originator",
+            "fd00::1",
+            "--control-socket",
+            dir.join("no/such/dir.sock").to_str().unwrap(),
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("control socket"), "{err}");
+    nothing_left(&ns);
     let _ = std::fs::remove_dir_all(&dir);
 }
