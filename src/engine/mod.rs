@@ -105,6 +105,8 @@ pub struct Engine {
     counters: Counters,
     /// Recently forwarded seqno requests: (originator, seqno) → time.
     reqs_seen: FxHashMap<(Ipv6Addr, u32), Time>,
+    /// Originators with an outstanding seqno request, retried each second.
+    pending_requests: Vec<Ipv6Addr>,
 }
 
 impl Engine {
@@ -128,6 +130,7 @@ impl Engine {
             out: VecDeque::new(),
             counters: Counters::default(),
             reqs_seen: FxHashMap::default(),
+            pending_requests: Vec::new(),
         };
         e.own_tlvs = e.encode_own_tlvs();
         e
@@ -562,29 +565,45 @@ impl Engine {
             }
             self.queue_all(now, q, in_iface, true);
         }
-        // Lost with only unfeasible alternatives left: ask for a new seqno.
+        // Routing through (or left with only) unfeasible alternatives: ask
+        // for a new seqno, and keep asking every second until it helps.
+        self.maybe_request(now, addr);
+    }
+
+    /// Sends a seqno request for `addr` if one is wanted and none went out
+    /// in the last second; remembers it for retries (`housekeeping`).
+    fn maybe_request(&mut self, now: Time, addr: Ipv6Addr) {
+        let p = &self.cfg.params;
         let Some(o) = self.origs.get_mut(&addr) else {
+            self.pending_requests.retain(|a| *a != addr);
             return;
         };
-        if o.wants_seqno(now, &p)
-            && o.last_request
-                .is_none_or(|t| now.since(t) >= REQUEST_SPACING_MS)
+        if !o.wants_seqno(now, p) {
+            self.pending_requests.retain(|a| *a != addr);
+            return;
+        }
+        if !self.pending_requests.contains(&addr) {
+            self.pending_requests.push(addr);
+        }
+        if o.last_request
+            .is_some_and(|t| now.since(t) < REQUEST_SPACING_MS)
         {
-            o.last_request = Some(now);
-            let want = o.fd.map_or(o.newest, |(s, _)| s).wrapping_add(1);
-            let r = SeqReq {
-                originator: addr,
-                seqno: want,
-                hop_limit: SEQREQ_HOPS,
-                target: [0; 8],
-            };
-            let ids: Vec<IfaceId> = self.ifaces.keys().copied().collect();
-            for id in ids {
-                if let Some(i) = self.ifaces.get_mut(&id) {
-                    i.queue.push_req(r);
-                }
-                self.schedule_flush(now, id);
+            return;
+        }
+        o.last_request = Some(now);
+        let want = o.fd.map_or(o.newest, |(s, _)| s).wrapping_add(1);
+        let r = SeqReq {
+            originator: addr,
+            seqno: want,
+            hop_limit: SEQREQ_HOPS,
+            target: [0; 8],
+        };
+        let ids: Vec<IfaceId> = self.ifaces.keys().copied().collect();
+        for id in ids {
+            if let Some(i) = self.ifaces.get_mut(&id) {
+                i.queue.push_req(r);
             }
+            self.schedule_flush(now, id);
         }
     }
 
@@ -902,6 +921,11 @@ impl Engine {
         }
         self.reqs_seen
             .retain(|_, t| now.since(*t) < REQUEST_SPACING_MS * 4);
+        let mut pending = self.pending_requests.clone();
+        pending.sort();
+        for a in pending {
+            self.maybe_request(now, a);
+        }
     }
 
     fn drop_neighbour(&mut self, now: Time, key: NeighKey, reason: &'static str) {

@@ -262,7 +262,7 @@ impl Originator {
     pub fn feasible(&self, a: &Alt) -> bool {
         match self.fd {
             None => true,
-            Some((fs, ftq)) => seqno::newer(a.seqno, fs) || (a.seqno == fs && a.last_adv > ftq),
+            Some((fs, ftq)) => seqno::newer(a.seqno, fs) || (a.seqno == fs && a.last_adv >= ftq),
         }
     }
 

@@ -104,7 +104,7 @@ impl TxQueue {
 
     /// Packs everything into datagrams. `next_header` gives the header of
     /// each successive datagram (it advances the hello seqno). The IHU goes
-    /// whole into the first datagram. Returns the datagrams and the OGMs sent.
+    /// whole into the first datagram; OGMs precede seqno requests. Returns the datagrams and the OGMs sent.
     pub fn drain(
         &mut self,
         ihu: Option<&[IhuEntry]>,
@@ -120,12 +120,6 @@ impl TxQueue {
                 if !b.push(MSG_IHU, len, |buf| IhuRepr::emit(chunk, buf)) {
                     break;
                 }
-            }
-        }
-        for r in self.reqs.drain(..) {
-            if !b.push(MSG_SEQREQ, SEQREQ_LEN, |buf| r.emit(buf)) {
-                out.push(std::mem::replace(&mut b, Builder::new(next_header(), limit)).finish());
-                b.push(MSG_SEQREQ, SEQREQ_LEN, |buf| r.emit(buf));
             }
         }
         let sent = std::mem::take(&mut self.ogms);
@@ -147,6 +141,15 @@ impl TxQueue {
                 }
                 // An entry too large for any datagram is dropped by push.
                 b.push(MSG_OGM, len, |buf| repr.emit(buf));
+            }
+        }
+        // Requests go after the OGMs: a receiver should see a retraction
+        // (and switch away from us) before it decides where to forward our
+        // request.
+        for r in self.reqs.drain(..) {
+            if !b.push(MSG_SEQREQ, SEQREQ_LEN, |buf| r.emit(buf)) {
+                out.push(std::mem::replace(&mut b, Builder::new(next_header(), limit)).finish());
+                b.push(MSG_SEQREQ, SEQREQ_LEN, |buf| r.emit(buf));
             }
         }
         out.push(b.finish());

@@ -13,6 +13,8 @@ use crate::engine::{tq, RouteChange, TQ_MIN_USABLE};
 pub struct CutRecord {
     pub event: LinkEvent,
     pub affected: Vec<(usize, usize)>,
+    /// When each affected pair first had a working path again.
+    pub pair_back: Vec<Option<u64>>,
     pub reroute_at: Option<u64>,
 }
 
@@ -84,6 +86,7 @@ impl Meter {
 
     pub fn on_cut(&mut self, event: LinkEvent, affected: Vec<(usize, usize)>) {
         self.cuts.push(CutRecord {
+            pair_back: vec![None; affected.len()],
             event,
             affected,
             reroute_at: None,
@@ -149,10 +152,24 @@ pub fn pairs_crossing(sim: &Sim, a: usize, b: usize) -> Vec<(usize, usize)> {
     out
 }
 
-pub fn all_walkable(sim: &Sim, pairs: &[(usize, usize)]) -> bool {
-    pairs
-        .iter()
-        .all(|&(s, d)| matches!(walk(sim, s, d), Walk::Reached(_)))
+/// Marks the affected pairs of cut `k` that have a working path now;
+/// returns true when all have.
+pub fn update_cut(sim: &mut Sim, k: usize, now: u64) -> bool {
+    let pending: Vec<usize> = (0..sim.meter.cuts[k].affected.len())
+        .filter(|&i| sim.meter.cuts[k].pair_back[i].is_none())
+        .collect();
+    let mut back = Vec::new();
+    for i in pending {
+        let (s, d) = sim.meter.cuts[k].affected[i];
+        if matches!(walk(sim, s, d), Walk::Reached(_)) {
+            back.push(i);
+        }
+    }
+    let c = &mut sim.meter.cuts[k];
+    for i in back {
+        c.pair_back[i] = Some(now);
+    }
+    c.pair_back.iter().all(|b| b.is_some())
 }
 
 fn q(loss: f64) -> u8 {
@@ -246,6 +263,9 @@ pub struct CutSummary {
     pub affected_pairs: usize,
     /// Time from the cut until every affected pair had a working path again.
     pub reroute_ms: Option<u64>,
+    /// Median over affected pairs of the time until that pair had a working
+    /// path again (pairs never back count as infinite).
+    pub reroute_median_ms: Option<u64>,
 }
 
 pub fn summarise(sim: &Sim) -> Summary {
@@ -324,6 +344,14 @@ pub fn summarise(sim: &Sim) -> Summary {
                 at_s: c.event.at_ms as f64 / 1000.0,
                 affected_pairs: c.affected.len(),
                 reroute_ms: c.reroute_at.map(|t| t - c.event.at_ms),
+                reroute_median_ms: {
+                    let mut v: Vec<u64> =
+                        c.pair_back.iter().map(|b| b.unwrap_or(u64::MAX)).collect();
+                    v.sort();
+                    v.get(v.len() / 2)
+                        .filter(|t| **t != u64::MAX)
+                        .map(|t| t - c.event.at_ms)
+                },
             })
             .collect(),
         events: sim.events_processed,

@@ -355,9 +355,8 @@ impl Sim {
             }
             if self.meter.routes_changed {
                 self.meter.routes_changed = false;
-                let pending = self.meter.pending_cut();
-                if let Some(k) = pending {
-                    if measure::all_walkable(self, &self.meter.cuts[k].affected) {
+                if let Some(k) = self.meter.pending_cut() {
+                    if measure::update_cut(self, k, t) {
                         self.meter.cuts[k].reroute_at = Some(t);
                     }
                 }
