@@ -5,7 +5,7 @@
 //! * `two_paths_silent_cut` / `two_paths_carrier_loss`: failover when the
 //!   active path dies silently (nftables drop, carrier stays up) or loses
 //!   carrier, measured with a continuous ping;
-//! * `kill_and_restart`: a SIGKILLed daemon restarts without duplicate or
+//! * `kill_and_restart_*`: a SIGKILLed daemon restarts without duplicate or
 //!   stale routes, and its routes come back quickly;
 //! * `sigterm_cleanup`: SIGTERM removes Roost's routes and rules only;
 //! * `interfaces_come_and_go`: an interface missing at start is adopted when
@@ -619,73 +619,107 @@ fn two_paths_carrier_loss() {
     assert_ne!(active_iface(&m), dev);
 }
 
-#[test]
-fn kill_and_restart() {
-    if !have_root() {
-        return;
-    }
-    // A triangle with a tail: 1-2, 2-3, 1-3, 3-4. Node 3 is killed.
-    let mut m = Mesh::new("restart", 4);
+/// A triangle with a tail, 1-2, 2-3, 1-3, 3-4: node 3 is killed with
+/// SIGKILL and restarted after each of `pauses` (seconds) in turn. Checks
+/// that the stale routes are flushed, that node 3's routes are back within
+/// 2 s of the restart (and everybody's soon after), and that no duplicate
+/// or stale route appears.
+fn kill_and_restart(test: &'static str, pauses: &[u64]) {
+    let mut m = Mesh::new(test, 4);
     m.connect(1, 2);
     m.connect(2, 3);
     m.connect(1, 3);
     m.connect(3, 4);
     m.start_all();
     m.wait_converged(Duration::from_secs(20));
-    let old = m.node(3).routes();
-
-    let code = m.node_mut(3).stop(nix::sys::signal::Signal::SIGKILL);
-    assert_eq!(code, None, "killed by a signal");
-    // The killed daemon's routes stay in the kernel until it restarts.
-    assert_eq!(m.node(3).routes(), old);
-    m.node_mut(3).start();
-    let t0 = Instant::now();
-    // The stale routes are still there until the new daemon has flushed
-    // them: routes count as back once the daemon answers (it flushes before
-    // serving clients) and reports them installed.
-    let want = m.expected(3).len();
-    let mut seen = Vec::new();
-    let back = loop {
-        let r = m.node(3).routes();
-        if m.routes_exact(3).is_ok()
-            && m.node(3).try_status().is_some_and(|st| {
-                st["kernel"]["installed"] == want && st["kernel"]["in_sync"] == true
-            })
-            && m.routes_exact(3).is_ok()
-        {
-            break t0.elapsed();
-        }
-        if seen.last() != Some(&r) {
-            seen.push(r);
-        }
-        assert!(
-            t0.elapsed() < Duration::from_secs(10),
-            "routes of the restarted node not back in 10 s; states seen: {seen:#?}"
+    for (round, &pause) in (1..).zip(pauses) {
+        let old = m.node(3).routes();
+        let code = m.node_mut(3).stop(nix::sys::signal::Signal::SIGKILL);
+        assert_eq!(code, None, "killed by a signal");
+        std::thread::sleep(Duration::from_secs(pause));
+        // The killed daemon's routes stay in the kernel until it restarts.
+        assert_eq!(m.node(3).routes(), old);
+        m.node_mut(3).start();
+        let t0 = Instant::now();
+        // The stale routes are still there until the new daemon has flushed
+        // them: routes count as back once the daemon answers (it flushes
+        // before serving clients) and reports them installed.
+        let want = m.expected(3).len();
+        let mut seen = Vec::new();
+        let back = loop {
+            let r = m.node(3).routes();
+            if m.routes_exact(3).is_ok()
+                && m.node(3).try_status().is_some_and(|st| {
+                    st["kernel"]["installed"] == want && st["kernel"]["in_sync"] == true
+                })
+                && m.routes_exact(3).is_ok()
+            {
+                break t0.elapsed();
+            }
+            if seen.last() != Some(&r) {
+                seen.push(r);
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(10),
+                "routes of the restarted node not back in 10 s; states seen: {seen:#?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let log = std::fs::read_to_string(&m.node(3).log).unwrap();
+        let flushed = format!("removed {want} stale routes from table 76");
+        assert_eq!(log.matches(&flushed).count(), round, "{log}");
+        eprintln!(
+            "restart {pause} s after SIGKILL: routes back after {:.2} s",
+            back.as_secs_f64()
         );
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let log = std::fs::read_to_string(&m.node(3).log).unwrap();
-    assert!(
-        log.contains(&format!("removed {want} stale routes from table 76")),
-        "{log}"
-    );
-    eprintln!("restart: routes back after {:.2} s", back.as_secs_f64());
-    // Everybody reaches the restarted node, and through it node 4.
-    let t_all = m.wait_converged(Duration::from_secs(10)) + back;
-    eprintln!(
-        "restart: all nodes' routes exact after {:.2} s",
-        t_all.as_secs_f64()
-    );
-    let failed = m.ping_all(Instant::now() + Duration::from_secs(10));
-    assert!(failed.is_empty(), "pings failed: {failed:?}");
-    // No duplicates or stale routes show up later either.
-    std::thread::sleep(Duration::from_secs(3));
-    m.all_routes_exact().unwrap();
-    assert!(
-        back <= Duration::from_secs(2),
-        "routes back after {:.2} s (> 2 s)",
-        back.as_secs_f64()
-    );
+        // Everybody reaches the restarted node, and through it node 4.
+        let t_all = m.wait_converged(Duration::from_secs(10)) + back;
+        eprintln!(
+            "restart {pause} s after SIGKILL: all nodes' routes exact after {:.2} s",
+            t_all.as_secs_f64()
+        );
+        let failed = m.ping_all(Instant::now() + Duration::from_secs(10));
+        assert!(failed.is_empty(), "pings failed: {failed:?}");
+        // No duplicates or stale routes show up later either.
+        std::thread::sleep(Duration::from_secs(2));
+        m.all_routes_exact().unwrap();
+        assert!(
+            back <= Duration::from_secs(2),
+            "routes back after {:.2} s (> 2 s)",
+            back.as_secs_f64()
+        );
+    }
+}
+
+#[test]
+fn kill_and_restart_at_once() {
+    if !have_root() {
+        return;
+    }
+    // The neighbours do not notice the restart before the new daemon speaks.
+    kill_and_restart("restart0", &[0]);
+}
+
+#[test]
+fn kill_and_restart_after_loss() {
+    if !have_root() {
+        return;
+    }
+    // The neighbours have declared the node lost (after ~1.6 s).
+    kill_and_restart("restart3", &[3]);
+}
+
+/// Fails today (engine): a second restart within 30 s of the first hits the
+/// originator seqno reset protection (docs/PROTOCOL.md §6.2) on every other
+/// node, which drop the restarted node's OGMs (`seqno_protected`) and have
+/// no route to it for ~45 s. Run with `cargo test -- --ignored`.
+#[test]
+#[ignore = "engine: a second restart within 30 s is unreachable for ~45 s (seqno reset protection)"]
+fn kill_and_restart_twice() {
+    if !have_root() {
+        return;
+    }
+    kill_and_restart("restart2x", &[3, 3]);
 }
 
 #[test]
