@@ -9,7 +9,7 @@ mod fxhash;
 mod neighbour;
 mod originator;
 mod params;
-mod rng;
+pub mod rng;
 mod routes;
 pub(crate) mod seqno;
 mod status;
@@ -550,13 +550,8 @@ impl Engine {
         let moved = o.best_tq.abs_diff(o.advertised_tq) >= p.trigger_tq_delta;
         if !flooded && (lost || gained || (changed && moved)) {
             let q = QueuedOgm {
-                originator: addr,
-                seqno: o.best_seqno(),
-                ttl: o.best_ttl().saturating_sub(1).max(1),
-                tq: o.best_tq,
-                flags: OGM_FLAG_UPDATE,
-                tlvs: if gained { o.tlvs.clone() } else { Vec::new() },
                 repeat: if lost { params::RETRACT_REPEATS } else { 0 },
+                ..update_of(o, gained)
             };
             let in_iface = o.best.map(|b| b.0);
             if lost {
@@ -631,15 +626,7 @@ impl Engine {
         };
         if !seqno::newer(r.seqno, o.best_seqno()) {
             // We can answer from our own route.
-            let q = QueuedOgm {
-                originator: o.addr,
-                seqno: o.best_seqno(),
-                ttl: o.best_ttl().saturating_sub(1).max(1),
-                tq: o.best_tq,
-                flags: OGM_FLAG_UPDATE,
-                tlvs: o.tlvs.clone(),
-                repeat: 0,
-            };
+            let q = update_of(o, true);
             self.queue_on(now, key.0, q, Some(best.0), true);
             return;
         }
@@ -744,20 +731,7 @@ impl Engine {
         list.sort_by_key(|o| o.addr);
         let qs: Vec<(QueuedOgm, Option<IfaceId>)> = list
             .iter()
-            .map(|o| {
-                (
-                    QueuedOgm {
-                        originator: o.addr,
-                        seqno: o.best_seqno(),
-                        ttl: o.best_ttl().saturating_sub(1).max(1),
-                        tq: o.best_tq,
-                        flags: OGM_FLAG_UPDATE,
-                        tlvs: o.tlvs.clone(),
-                        repeat: 0,
-                    },
-                    o.best.map(|b| b.0),
-                )
-            })
+            .map(|o| (update_of(o, true), o.best.map(|b| b.0)))
             .collect();
         for (q, in_iface) in qs {
             self.queue_on(now, id, q, in_iface, false);
@@ -1012,6 +986,23 @@ pub fn originator_prefix(o: Ipv6Addr) -> Prefix {
     match o.to_ipv4_mapped() {
         Some(v4) => Prefix::host(v4.into()),
         None => Prefix::host(o.into()),
+    }
+}
+
+/// An `UPDATE` OGM describing our current route to `o`.
+fn update_of(o: &Originator, with_tlvs: bool) -> QueuedOgm {
+    QueuedOgm {
+        originator: o.addr,
+        seqno: o.best_seqno(),
+        ttl: o.best_ttl().saturating_sub(1).max(1),
+        tq: o.best_tq,
+        flags: OGM_FLAG_UPDATE,
+        tlvs: if with_tlvs {
+            o.tlvs.clone()
+        } else {
+            Vec::new()
+        },
+        repeat: 0,
     }
 }
 

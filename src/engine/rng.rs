@@ -1,4 +1,5 @@
-//! A small seeded generator (SplitMix64): the engine's only randomness.
+//! A small seeded generator (SplitMix64): the engine's only randomness
+//! (the simulator uses it too, for loss draws and topologies).
 
 #[derive(Clone, Debug)]
 pub struct Rng(u64);
@@ -14,6 +15,11 @@ impl Rng {
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 
     /// Uniform in `0..n` (0 when n is 0).

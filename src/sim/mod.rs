@@ -27,23 +27,7 @@ const MAX_PAYLOAD: usize = 1452;
 const LATENCY_MS: u64 = 1;
 const IFACE: u32 = 1;
 
-/// SplitMix64 for the medium's loss draws and topology generation.
-#[derive(Debug, Clone)]
-pub struct SplitMix(pub u64);
-
-impl SplitMix {
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    pub fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
+pub use crate::engine::rng::Rng as SplitMix;
 
 /// A link cut (`restore == false`) or restore at a time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,6 +97,17 @@ enum Ev {
     Deliver { to: usize, from: usize, pkt: usize },
 }
 
+/// A fresh engine for node `i`.
+fn new_engine(cfg: &SimConfig, i: usize, seed: u64, now: u64) -> Engine {
+    let c = EngineConfig {
+        originator: originator(i),
+        announce: Vec::new(),
+        hostname: None,
+        params: cfg.params.clone(),
+    };
+    Engine::new(c, seed, Time(now))
+}
+
 /// Originator address of node `i`.
 pub fn originator(i: usize) -> Ipv6Addr {
     Ipv6Addr::new(
@@ -179,22 +174,13 @@ impl Sim {
         }
         let engines = (0..n)
             .map(|i| {
-                let c = EngineConfig {
-                    originator: originator(i),
-                    announce: Vec::new(),
-                    hostname: None,
-                    params: cfg.params.clone(),
-                };
-                Engine::new(
-                    c,
-                    cfg.seed.wrapping_mul(1_000_003).wrapping_add(i as u64),
-                    Time(0),
-                )
+                let seed = cfg.seed.wrapping_mul(1_000_003).wrapping_add(i as u64);
+                new_engine(&cfg, i, seed, 0)
             })
             .collect();
         let meter = measure::Meter::new(n, cfg.measure_from_ms.unwrap_or(cfg.duration_ms / 2));
         let mut s = Sim {
-            rng: SplitMix(cfg.seed ^ 0x6d65_6469_756d),
+            rng: SplitMix::new(cfg.seed ^ 0x6d65_6469_756d),
             engines,
             adj,
             up,
@@ -212,15 +198,7 @@ impl Sim {
             s.push(e.at_ms, Ev::Link(k));
         }
         for i in 0..n {
-            let input = Input::InterfaceUp {
-                iface: IFACE,
-                name: "wlan0".into(),
-                kind: s.cfg.kind,
-                max_payload: MAX_PAYLOAD,
-                link_local: link_local(i),
-            };
-            s.engines[i].handle_input(Time(0), input);
-            s.drain(i);
+            s.bring_up(i);
         }
         s
     }
@@ -368,14 +346,14 @@ impl Sim {
     /// Replaces node `i`'s engine with a fresh one (a reboot: new random
     /// seqnos, empty tables). Its old routes are forgotten by the meter.
     pub fn restart_node(&mut self, i: usize, seed: u64) {
-        let c = EngineConfig {
-            originator: originator(i),
-            announce: Vec::new(),
-            hostname: None,
-            params: self.cfg.params.clone(),
-        };
-        self.engines[i] = Engine::new(c, seed, Time(self.now));
+        self.engines[i] = new_engine(&self.cfg, i, seed, self.now);
         self.meter.forget_node(i);
+        self.deadline[i] = u64::MAX;
+        self.bring_up(i);
+    }
+
+    /// Gives node `i`'s engine its one wireless interface.
+    fn bring_up(&mut self, i: usize) {
         let input = Input::InterfaceUp {
             iface: IFACE,
             name: "wlan0".into(),
@@ -384,7 +362,6 @@ impl Sim {
             link_local: link_local(i),
         };
         self.engines[i].handle_input(Time(self.now), input);
-        self.deadline[i] = u64::MAX;
         self.drain(i);
     }
 

@@ -128,7 +128,7 @@ impl Topology {
 /// Kruskal's algorithm would), so the graph is connected without raising
 /// the radius (and the degree) everywhere.
 fn rgg(n: usize, seed: u64) -> Vec<(usize, usize)> {
-    let mut rng = SplitMix(seed ^ 0x7267_6700);
+    let mut rng = SplitMix::new(seed ^ 0x7267_6700);
     let pts: Vec<(f64, f64)> = (0..n).map(|_| (rng.unit(), rng.unit())).collect();
     let r = (8.0 / (std::f64::consts::PI * n as f64)).sqrt().min(1.5);
     let d2 = |i: usize, j: usize| (pts[i].0 - pts[j].0).powi(2) + (pts[i].1 - pts[j].1).powi(2);

@@ -33,25 +33,31 @@ impl<'a> Iterator for Messages<'a> {
     type Item = Result<Message<'a>, Error>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.rest.is_empty() {
-            return None;
+        next_tl(&mut self.rest).map(|r| r.map(|(kind, body)| Message { kind, body }))
+    }
+}
+
+/// Takes one `type u8, length u8, body` element off the front of `rest`.
+/// On a truncated element returns `Err(Truncated)` and empties `rest`, so
+/// iterators built on it stop after one error.
+pub(crate) fn next_tl<'a>(rest: &mut &'a [u8]) -> Option<Result<(u8, &'a [u8]), Error>> {
+    let bytes: &'a [u8] = rest;
+    let (kind, len) = match bytes {
+        [] => return None,
+        [k, l, ..] => (*k, usize::from(*l)),
+        [_] => {
+            *rest = &[];
+            return Some(Err(Error::Truncated));
         }
-        let (kind, len) = match self.rest {
-            [k, l, ..] => (*k, usize::from(*l)),
-            _ => {
-                self.rest = &[];
-                return Some(Err(Error::Truncated));
-            }
-        };
-        match self.rest.get(MSG_HEADER_LEN..MSG_HEADER_LEN + len) {
-            Some(body) => {
-                self.rest = &self.rest[MSG_HEADER_LEN + len..];
-                Some(Ok(Message { kind, body }))
-            }
-            None => {
-                self.rest = &[];
-                Some(Err(Error::Truncated))
-            }
+    };
+    match bytes.get(MSG_HEADER_LEN..MSG_HEADER_LEN + len) {
+        Some(body) => {
+            *rest = &bytes[MSG_HEADER_LEN + len..];
+            Some(Ok((kind, body)))
+        }
+        None => {
+            *rest = &[];
+            Some(Err(Error::Truncated))
         }
     }
 }

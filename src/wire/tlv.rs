@@ -10,6 +10,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use super::message::next_tl;
 use super::{be32, Error};
 use crate::prefix::Prefix;
 
@@ -17,7 +18,8 @@ pub const TLV_PREFIX4: u8 = 1;
 pub const TLV_PREFIX6: u8 = 2;
 pub const TLV_GATEWAY: u8 = 3;
 pub const TLV_HOSTNAME: u8 = 4;
-const TLV_HEADER_LEN: usize = 2;
+/// TLVs share the message framing: `type u8, length u8`.
+const TLV_HEADER_LEN: usize = super::message::MSG_HEADER_LEN;
 const HOSTNAME_MAX: usize = 63;
 
 /// One TLV.
@@ -152,22 +154,7 @@ impl<'a> Iterator for Tlvs<'a> {
     type Item = Result<Tlv<'a>, Error>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.rest.is_empty() {
-            return None;
-        }
-        let (kind, len) = match self.rest {
-            [k, l, ..] => (*k, usize::from(*l)),
-            _ => {
-                self.rest = &[];
-                return Some(Err(Error::Truncated));
-            }
-        };
-        let Some(body) = self.rest.get(TLV_HEADER_LEN..TLV_HEADER_LEN + len) else {
-            self.rest = &[];
-            return Some(Err(Error::Truncated));
-        };
-        self.rest = &self.rest[TLV_HEADER_LEN + len..];
-        let r = Tlv::parse(kind, body);
+        let r = next_tl(&mut self.rest)?.and_then(|(kind, body)| Tlv::parse(kind, body));
         if r.is_err() {
             self.rest = &[];
         }
