@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# The whole Roost test suite, on a fresh Debian 12 machine, as root:
+#
+#   sudo bash scripts/test.sh
+#
+# Installs what is missing (iproute2, nftables, iputils-ping, gcc, curl; the
+# rustfmt and clippy components if rustup is there), then runs
+#   cargo fmt --check
+#   cargo clippy --all-targets -- -D warnings
+#   cargo build --release (and --no-default-features, the router build)
+#   cargo test --release          (with CI=true: root-only tests must run)
+#   roost sim --topo rgg:20 --duration 60 --seed 1   (simulator smoke run)
+# and exits non-zero on the first failure. Root is needed for the network
+# namespace tests (they create, and delete, namespaces named roosttest-*).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+trap 'echo "test.sh: FAILED at line $LINENO" >&2' ERR
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "test.sh: needs root for the network namespace tests: sudo bash scripts/test.sh" >&2
+    exit 1
+fi
+# Tests that need root fail (rather than skip) when CI=true.
+export CI="${CI:-true}"
+
+step "System packages"
+need=()
+command -v ip >/dev/null || need+=(iproute2)
+command -v nft >/dev/null || need+=(nftables)
+command -v ping >/dev/null || need+=(iputils-ping)
+command -v cc >/dev/null || need+=(gcc libc6-dev)
+command -v curl >/dev/null || need+=(curl ca-certificates)
+if [ ${#need[@]} -gt 0 ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update
+    apt-get install -y --no-install-recommends "${need[@]}"
+else
+    echo "iproute2, nftables, iputils-ping, gcc and curl are present"
+fi
+
+# cargo: in PATH, root's rustup, or the rustup of the user who ran sudo.
+if ! command -v cargo >/dev/null; then
+    for home in /root "$(getent passwd "${SUDO_USER:-root}" | cut -d: -f6)"; do
+        if [ -x "$home/.cargo/bin/cargo" ]; then
+            export PATH="$home/.cargo/bin:$PATH"
+            export CARGO_HOME="$home/.cargo" RUSTUP_HOME="$home/.rustup"
+            break
+        fi
+    done
+fi
+if ! command -v cargo >/dev/null; then
+    cat >&2 <<'MSG'
+test.sh: cargo (Rust) is missing. Install it with rustup, then run this again:
+
+    curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y
+    . "$HOME/.cargo/env"
+
+(Roost needs Rust 1.95 or newer.)
+MSG
+    exit 1
+fi
+if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+    if command -v rustup >/dev/null; then
+        rustup component add rustfmt clippy
+    else
+        echo "test.sh: cargo fmt and cargo clippy are needed (rustup component add rustfmt clippy)" >&2
+        exit 1
+    fi
+fi
+cargo --version
+
+start=$(date +%s)
+
+step "cargo fmt --check"
+cargo fmt --check
+
+step "cargo clippy --all-targets -- -D warnings"
+cargo clippy --all-targets -- -D warnings
+
+step "cargo build --release"
+cargo build --release
+ls -l target/release/roost
+
+step "cargo build --release --no-default-features (router build, no simulator)"
+cargo build --release --no-default-features --target-dir target/nosim
+ls -l target/nosim/release/roost
+
+step "cargo test --release (CI=$CI)"
+cargo test --release
+
+step "Simulator smoke run"
+./target/release/roost sim --topo rgg:20 --duration 60 --seed 1
+
+printf '\n\033[1mAll tests passed\033[0m in %d s\n' $(($(date +%s) - start))
