@@ -43,6 +43,11 @@ use tx::{QueuedOgm, TxQueue};
 pub const OGM_FLAG_OWN: u8 = 0x02;
 /// OGM flag: answers a seqno request; forward without aggregation delay.
 pub const OGM_FLAG_URGENT: u8 = 0x04;
+/// OGM flag: the originator started less than `RESTART_MARK_MS` ago, so an
+/// out-of-window seqno is a reboot, not a stale copy.
+pub const OGM_FLAG_RESTARTED: u8 = 0x08;
+/// How long after start own OGMs carry `OGM_FLAG_RESTARTED`.
+const RESTART_MARK_MS: u64 = 60_000;
 /// Frame overhead counted per datagram: UDP 8 + IPv6 40 + Ethernet 14.
 pub const FRAME_OVERHEAD: u64 = 62;
 /// Neighbours per interface and originators kept at most.
@@ -107,6 +112,7 @@ pub struct Engine {
     reqs_seen: FxHashMap<(Ipv6Addr, u32), Time>,
     /// Originators with an outstanding seqno request, retried each second.
     pending_requests: Vec<Ipv6Addr>,
+    started: Time,
 }
 
 impl Engine {
@@ -131,6 +137,7 @@ impl Engine {
             counters: Counters::default(),
             reqs_seen: FxHashMap::default(),
             pending_requests: Vec::new(),
+            started: now,
         };
         e.own_tlvs = e.encode_own_tlvs();
         e
@@ -452,8 +459,11 @@ impl Engine {
             };
             SeqnoCheck::Known
         } else {
-            o.check_seqno(ogm.seqno, now, p)
+            o.check_seqno(ogm.seqno, now, p, ogm.flags & OGM_FLAG_RESTARTED != 0)
         };
+        if ogm.seqno == o.newest {
+            o.restarted = ogm.flags & OGM_FLAG_RESTARTED != 0;
+        }
         match check {
             SeqnoCheck::Protected => {
                 self.counters.drop("seqno_protected");
@@ -533,7 +543,7 @@ impl Engine {
                     seqno: ogm.seqno,
                     ttl: ogm.ttl - 1,
                     tq: o.best_tq,
-                    flags: ogm.flags & OGM_FLAG_URGENT,
+                    flags: ogm.flags & (OGM_FLAG_URGENT | OGM_FLAG_RESTARTED),
                     tlvs: o.tlvs.clone(),
                     repeat: 0,
                 };
@@ -664,16 +674,26 @@ impl Engine {
 
     fn send_own_ogm(&mut self, now: Time, flags: u8, urgent: bool) {
         self.own_seqno = self.own_seqno.wrapping_add(1);
-        let q = QueuedOgm {
+        let q = self.own_ogm(now, flags);
+        self.queue_all(now, q, None, urgent);
+    }
+
+    /// Our own OGM with the current seqno.
+    fn own_ogm(&self, now: Time, flags: u8) -> QueuedOgm {
+        let restarted = if now.since(self.started) < RESTART_MARK_MS {
+            OGM_FLAG_RESTARTED
+        } else {
+            0
+        };
+        QueuedOgm {
             originator: self.cfg.originator,
             seqno: self.own_seqno,
             ttl: DEFAULT_TTL,
             tq: TQ_MAX,
-            flags: OGM_FLAG_OWN | flags,
+            flags: OGM_FLAG_OWN | restarted | flags,
             tlvs: self.own_tlvs.clone(),
             repeat: 0,
-        };
-        self.queue_all(now, q, None, urgent);
+        }
     }
 
     /// Queues an OGM on every interface (TQ adjusted per interface).
@@ -717,15 +737,7 @@ impl Engine {
     }
 
     fn queue_dump(&mut self, now: Time, id: IfaceId) {
-        let q = QueuedOgm {
-            originator: self.cfg.originator,
-            seqno: self.own_seqno,
-            ttl: DEFAULT_TTL,
-            tq: TQ_MAX,
-            flags: OGM_FLAG_OWN | OGM_FLAG_UPDATE,
-            tlvs: self.own_tlvs.clone(),
-            repeat: 0,
-        };
+        let q = self.own_ogm(now, OGM_FLAG_UPDATE);
         self.queue_on(now, id, q, None, false);
         let mut list: Vec<&Originator> = self.origs.values().filter(|o| o.best.is_some()).collect();
         list.sort_by_key(|o| o.addr);
@@ -996,7 +1008,7 @@ fn update_of(o: &Originator, with_tlvs: bool) -> QueuedOgm {
         seqno: o.best_seqno(),
         ttl: o.best_ttl().saturating_sub(1).max(1),
         tq: o.best_tq,
-        flags: OGM_FLAG_UPDATE,
+        flags: OGM_FLAG_UPDATE | if o.restarted { OGM_FLAG_RESTARTED } else { 0 },
         tlvs: if with_tlvs {
             o.tlvs.clone()
         } else {

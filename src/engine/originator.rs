@@ -126,6 +126,8 @@ pub struct Originator {
     pub last_seen: Time,
     pub unreachable_since: Option<Time>,
     pub last_request: Option<Time>,
+    /// Its newest OGM said it restarted recently (passed on in updates).
+    pub restarted: bool,
 }
 
 impl Originator {
@@ -149,13 +151,16 @@ impl Originator {
             last_seen: now,
             unreachable_since: Some(now),
             last_request: None,
+            restarted: false,
         }
     }
 
     /// Classifies `s` against the newest seqno, applying BATMAN-style reboot
     /// protection: an out-of-window seqno is taken as a reboot at most once
-    /// per `reset_protection_ms`.
-    pub fn check_seqno(&mut self, s: u32, now: Time, p: &Params) -> SeqnoCheck {
+    /// per `reset_protection_ms`, unless the OGM says its originator has just
+    /// restarted (`restarted`), which is always believed (authentication,
+    /// in the hardening release, is what makes that claim trustworthy).
+    pub fn check_seqno(&mut self, s: u32, now: Time, p: &Params, restarted: bool) -> SeqnoCheck {
         let d = seqno::diff(s, self.newest);
         if d > 0 && d <= i32::from(u16::MAX) {
             self.newest = s;
@@ -167,7 +172,7 @@ impl Originator {
         let protected = self
             .last_reset
             .is_some_and(|t| now.since(t) < u64::from(p.reset_protection_ms));
-        if protected {
+        if protected && !restarted {
             return SeqnoCheck::Protected;
         }
         self.last_reset = Some(now);
@@ -426,25 +431,29 @@ mod tests {
     fn seqno_window_and_reset_protection() {
         let p = Params::default();
         let mut x = o();
-        assert_eq!(x.check_seqno(101, Time(0), &p), SeqnoCheck::New);
-        assert_eq!(x.check_seqno(101, Time(0), &p), SeqnoCheck::Known);
-        assert_eq!(x.check_seqno(90, Time(0), &p), SeqnoCheck::Known);
+        assert_eq!(x.check_seqno(101, Time(0), &p, false), SeqnoCheck::New);
+        assert_eq!(x.check_seqno(101, Time(0), &p, false), SeqnoCheck::Known);
+        assert_eq!(x.check_seqno(90, Time(0), &p, false), SeqnoCheck::Known);
         // wrap-around is just newer
         let mut w = Originator::new("fd00::9".parse().unwrap(), u32::MAX - 1, Time(0));
-        assert_eq!(w.check_seqno(3, Time(0), &p), SeqnoCheck::New);
+        assert_eq!(w.check_seqno(3, Time(0), &p, false), SeqnoCheck::New);
         assert_eq!(w.newest, 3);
         // a reboot: far behind → accepted once, then protected for 30 s
-        assert_eq!(x.check_seqno(5, Time(1000), &p), SeqnoCheck::Reset);
+        assert_eq!(x.check_seqno(5, Time(1000), &p, false), SeqnoCheck::Reset);
         assert_eq!(x.newest, 5);
-        assert_eq!(x.check_seqno(6, Time(1100), &p), SeqnoCheck::New);
+        assert_eq!(x.check_seqno(6, Time(1100), &p, false), SeqnoCheck::New);
         assert_eq!(
-            x.check_seqno(70_000_000, Time(2000), &p),
+            x.check_seqno(70_000_000, Time(2000), &p, false),
             SeqnoCheck::Protected
         );
         assert_eq!(
-            x.check_seqno(70_000_000, Time(32_000), &p),
+            x.check_seqno(70_000_000, Time(32_000), &p, false),
             SeqnoCheck::Reset
         );
+        // inside the protection time again, but the originator says it
+        // just restarted: believed at once
+        assert_eq!(x.check_seqno(9, Time(32_500), &p, true), SeqnoCheck::Reset);
+        assert_eq!(x.newest, 9);
     }
 
     #[test]
@@ -494,7 +503,7 @@ mod tests {
         assert_eq!(x.best, None);
         assert!(x.wants_seqno(t(later), &p));
         // a newer seqno makes it feasible again
-        x.check_seqno(101, t(later), &p);
+        x.check_seqno(101, t(later), &p, false);
         x.record(key(2), h(101, 220, 50, false), t(later), &|_| 255);
         x.select(t(later), &p, &lt);
         assert_eq!(x.best, Some(key(2)));
