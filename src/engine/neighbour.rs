@@ -189,7 +189,7 @@ mod tests {
     use super::*;
 
     fn n() -> Neighbour {
-        Neighbour::new(1, "fe80::1".parse().unwrap(), Time(0))
+        Neighbour::new(1, Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1), Time(0))
     }
 
     #[test]

@@ -424,7 +424,7 @@ mod tests {
     }
 
     fn o() -> Originator {
-        Originator::new("fd00::9".parse().unwrap(), 100, Time(0))
+        Originator::new(Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 9), 100, Time(0))
     }
 
     #[test]
@@ -435,7 +435,11 @@ mod tests {
         assert_eq!(x.check_seqno(101, Time(0), &p, false), SeqnoCheck::Known);
         assert_eq!(x.check_seqno(90, Time(0), &p, false), SeqnoCheck::Known);
         // wrap-around is just newer
-        let mut w = Originator::new("fd00::9".parse().unwrap(), u32::MAX - 1, Time(0));
+        let mut w = Originator::new(
+            Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 9),
+            u32::MAX - 1,
+            Time(0),
+        );
         assert_eq!(w.check_seqno(3, Time(0), &p, false), SeqnoCheck::New);
         assert_eq!(w.newest, 3);
         // a reboot: far behind → accepted once, then protected for 30 s
