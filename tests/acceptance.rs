@@ -709,12 +709,9 @@ fn kill_and_restart_after_loss() {
     kill_and_restart("restart3", &[3]);
 }
 
-/// Fails today (engine): a second restart within 30 s of the first hits the
-/// originator seqno reset protection (docs/PROTOCOL.md §6.2) on every other
-/// node, which drop the restarted node's OGMs (`seqno_protected`) and have
-/// no route to it for ~45 s. Run with `cargo test -- --ignored`.
+/// A second restart within the 30 s seqno reset protection
+/// (docs/PROTOCOL.md §6.2) must not leave the node unreachable.
 #[test]
-#[ignore = "engine: a second restart within 30 s is unreachable for ~45 s (seqno reset protection)"]
 fn kill_and_restart_twice() {
     if !have_root() {
         return;
