@@ -134,9 +134,11 @@ pub enum Event {
         addr: Ipv6Addr,
         reason: &'static str,
     },
+    /// An originator became reachable (it has a route now).
     OriginatorUp {
         originator: Ipv6Addr,
     },
+    /// An originator became unreachable (no usable route left).
     OriginatorDown {
         originator: Ipv6Addr,
     },

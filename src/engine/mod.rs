@@ -444,9 +444,6 @@ impl Engine {
             // A retraction for something we never knew.
             std::collections::hash_map::Entry::Vacant(_) if ogm.tq == 0 => return,
             std::collections::hash_map::Entry::Vacant(e) => {
-                self.out.push_back(Output::Event(Event::OriginatorUp {
-                    originator: ogm.originator,
-                }));
                 e.insert(Originator::new(ogm.originator, ogm.seqno, now))
             }
         };
@@ -557,6 +554,13 @@ impl Engine {
         // Triggered update on a significant change.
         let lost = was.is_some() && now_best.is_none();
         let gained = was.is_none() && now_best.is_some();
+        if lost {
+            self.out
+                .push_back(Output::Event(Event::OriginatorDown { originator: addr }));
+        } else if gained {
+            self.out
+                .push_back(Output::Event(Event::OriginatorUp { originator: addr }));
+        }
         let moved = o.best_tq.abs_diff(o.advertised_tq) >= p.trigger_tq_delta;
         if !flooded && (lost || gained || (changed && moved)) {
             let q = QueuedOgm {
@@ -901,8 +905,6 @@ impl Engine {
         for a in dead {
             if let Some(o) = self.origs.remove(&a) {
                 self.routes.originator_removed(&o);
-                self.out
-                    .push_back(Output::Event(Event::OriginatorDown { originator: a }));
             }
         }
         self.reqs_seen
@@ -1034,3 +1036,6 @@ fn decode_tlvs(o: &mut Originator) {
     o.hostname = hostname;
     o.gateway = gateway;
 }
+
+#[cfg(test)]
+mod tests;
