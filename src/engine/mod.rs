@@ -299,7 +299,12 @@ impl Engine {
                     self.counters.drop("duplicate");
                     return;
                 }
-                Hello::Fresh => true,
+                Hello::Fresh => {
+                    // It restarted: whatever it advertised before is gone
+                    // with its old tables (and could loop back through us).
+                    self.forget_via(now, key);
+                    true
+                }
                 Hello::Ok => false,
             },
             None => {
@@ -925,6 +930,11 @@ impl Engine {
             addr: key.1,
             reason,
         }));
+        self.forget_via(now, key);
+    }
+
+    /// Drops every alternative learned through `key` and re-selects.
+    fn forget_via(&mut self, now: Time, key: NeighKey) {
         let mut affected: Vec<Ipv6Addr> = Vec::new();
         for o in self.origs.values_mut() {
             if o.forget(&key) {
