@@ -78,41 +78,9 @@ if [ "${MODE:-}" = stop ]; then
 fi
 
 say "Installing what is missing"
-need=()
-command -v ip >/dev/null || need+=(iproute2)
-command -v nft >/dev/null || need+=(nftables)
-command -v ping >/dev/null || need+=(iputils-ping)
-command -v cc >/dev/null || need+=(build-essential)
-command -v curl >/dev/null || need+=(curl)
-if [ ${#need[@]} -gt 0 ]; then
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update
-    apt-get install -y --no-install-recommends "${need[@]}"
-else
-    echo "iproute2, nftables, iputils-ping, a C toolchain and curl are present"
-fi
-
-# cargo: in PATH, root's rustup, or the rustup of the user who ran sudo.
-if ! command -v cargo >/dev/null; then
-    for home in /root "$(getent passwd "${SUDO_USER:-root}" | cut -d: -f6)"; do
-        if [ -x "$home/.cargo/bin/cargo" ]; then
-            export PATH="$home/.cargo/bin:$PATH"
-            export CARGO_HOME="$home/.cargo" RUSTUP_HOME="$home/.rustup"
-            break
-        fi
-    done
-fi
-if ! command -v cargo >/dev/null; then
-    cat >&2 <<'EOF'
-demo.sh: cargo (Rust) is missing. Install it with rustup, then run this again:
-
-    curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y
-    . "$HOME/.cargo/env"
-
-(Roost needs Rust 1.95 or newer.)
-EOF
-    exit 1
-fi
+# shellcheck source=scripts/setup.sh
+. scripts/setup.sh
+roost_setup demo.sh
 
 say "Building roost (cargo build --release)"
 cargo build --release
@@ -122,7 +90,11 @@ ROOST=$PWD/target/release/roost
 teardown
 mkdir -p "$STATE"
 if [ "$KEEP" = 1 ]; then
-    trap 'status=$?; if [ $status -ne 0 ]; then teardown; fi' EXIT
+    on_exit() {
+        local rc=$?
+        if [ "$rc" -ne 0 ]; then teardown; fi
+    }
+    trap on_exit EXIT
 else
     trap teardown EXIT
 fi
@@ -161,7 +133,7 @@ for n in $(seq 1 $NODES); do
 done
 
 say "Waiting for the routes"
-want=$(((NODES - 1)))
+want=$((NODES - 1))
 t0=$(date +%s%3N)
 ok=0
 for _ in $(seq 1 300); do
