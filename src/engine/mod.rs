@@ -63,6 +63,9 @@ const DUMP_SPACING_MS: u64 = 1000;
 const REQUEST_SPACING_MS: u64 = 1000;
 const HOUSEKEEPING_MS: u64 = 1000;
 const SEQREQ_HOPS: u8 = 32;
+/// Seqno requests remembered for duplicate suppression at most (a flood of
+/// forged requests must not grow memory).
+const MAX_REQS_SEEN: usize = 4096;
 
 /// What a node is: its identity and what it announces.
 #[derive(Clone, Debug)]
@@ -658,6 +661,10 @@ impl Engine {
             .get(&seen)
             .is_some_and(|t| now.since(*t) < REQUEST_SPACING_MS)
         {
+            return;
+        }
+        if self.reqs_seen.len() >= MAX_REQS_SEEN {
+            self.counters.drop("seqreq_cap");
             return;
         }
         self.reqs_seen.insert(seen, now);
