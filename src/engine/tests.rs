@@ -176,3 +176,112 @@ fn garbage_is_counted_and_dropped() {
     assert_eq!(c.dropped.get("unknown_interface"), Some(&1));
     assert!(a.e.status(Time(5)).neighbours.is_empty());
 }
+
+/// Hostile input: random but well-formed datagrams (random originators,
+/// seqnos, TQs, TLVs, IHUs, seqno requests, hello seqnos) and raw garbage,
+/// from many sources, with time jumping around. No panic; state stays bounded.
+#[test]
+fn random_traffic_never_panics_and_stays_bounded() {
+    use crate::wire::{Builder, HeaderRepr, IhuEntry, IhuRepr, OgmRepr, MSG_IHU, MSG_OGM};
+    let mut n = node(1, &["10.0.0.1/32"]);
+    drain(&mut n);
+    let mut r = rng::Rng::new(42);
+    let mut now = 0u64;
+    for i in 0..60_000u32 {
+        now += r.below(40);
+        let src = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 2 + r.below(300) as u16);
+        let mut b = Builder::new(
+            HeaderRepr {
+                flags: r.below(4) as u8,
+                length: 0,
+                seqno: r.below(65536) as u16,
+                interval_ms: 10 + r.below(3000) as u32,
+            },
+            1400,
+        );
+        for _ in 0..r.below(6) {
+            match r.below(4) {
+                0 => {
+                    let e: Vec<IhuEntry> = (0..r.below(5))
+                        .map(|_| IhuEntry {
+                            iid: if r.below(2) == 0 {
+                                IhuEntry::iid_of(&ll(1))
+                            } else {
+                                [r.below(256) as u8; 8]
+                            },
+                            rxq: r.below(256) as u8,
+                        })
+                        .collect();
+                    b.push(MSG_IHU, IhuRepr::buffer_len(e.len()), |buf| {
+                        IhuRepr::emit(&e, buf)
+                    });
+                }
+                1 => {
+                    let req = SeqReq {
+                        originator: Ipv6Addr::new(0xfd77, 0, 0, 0, 0, 0, 0, r.below(50) as u16),
+                        seqno: r.next_u64() as u32,
+                        hop_limit: r.below(40) as u8,
+                        target: [0; 8],
+                    };
+                    b.push(MSG_SEQREQ, 29, |buf| req.emit(buf));
+                }
+                _ => {
+                    let mut tlvs = Vec::new();
+                    for _ in 0..r.below(3) {
+                        let t = match r.below(3) {
+                            0 => Tlv::Prefix(
+                                Prefix::new(
+                                    std::net::Ipv4Addr::from(r.next_u64() as u32).into(),
+                                    r.below(33) as u8,
+                                )
+                                .unwrap(),
+                            ),
+                            1 => Tlv::Hostname("x"),
+                            _ => Tlv::Gateway { down: 10, up: 1 },
+                        };
+                        t.emit(&mut tlvs);
+                    }
+                    let o = OgmRepr {
+                        originator: Ipv6Addr::new(0xfd77, 0, 0, 0, 0, 0, 0, r.below(20_000) as u16),
+                        seqno: if r.below(2) == 0 {
+                            r.below(8) as u32
+                        } else {
+                            r.next_u64() as u32
+                        },
+                        ttl: r.below(60) as u8,
+                        tq: r.below(256) as u8,
+                        flags: r.below(16) as u8,
+                        tlv_bytes: &tlvs,
+                    };
+                    b.push(MSG_OGM, o.buffer_len(), |buf| o.emit(buf));
+                }
+            }
+        }
+        let mut bytes = b.finish();
+        if i % 7 == 0 && !bytes.is_empty() {
+            let at = r.below(bytes.len() as u64) as usize;
+            bytes[at] = r.next_u64() as u8;
+        }
+        n.e.handle_input(
+            Time(now),
+            Input::Packet {
+                iface: 1,
+                src,
+                bytes,
+            },
+        );
+        if n.deadline.0 <= now {
+            n.e.handle_input(Time(now), Input::Timer);
+        }
+        drain(&mut n);
+    }
+    let st = n.e.status(Time(now));
+    assert!(st.neighbours.len() <= MAX_NEIGHBOURS);
+    assert!(st.originators.len() <= MAX_ORIGINATORS);
+    assert!(st
+        .originators
+        .iter()
+        .all(|o| o.alternatives.len() <= originator::MAX_ALTS));
+    assert!(n.e.reqs_seen.len() <= MAX_REQS_SEEN);
+    assert!(st.counters.rx_packets == 60_000);
+}
