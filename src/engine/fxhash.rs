@@ -1,4 +1,5 @@
-//! A small, fast, deterministic hasher (the Fx hash used in rustc) for maps
+//! A small, fast, deterministic hasher (the Fx hash used in rustc, plus a
+//! final avalanche) for maps
 //! keyed by addresses. Deterministic hashing keeps simulator runs identical;
 //! inputs are not attacker-controlled in a way that matters here because
 //! every map is capped (see `MAX_ORIGINATORS`).
@@ -40,8 +41,16 @@ impl Hasher for FxHasher {
     fn write_usize(&mut self, i: usize) {
         self.add(i as u64);
     }
+    /// Final avalanche (murmur3's fmix64): Fx alone only carries bits
+    /// upwards, and addresses that differ in their last bytes (fd..::1,
+    /// fd..::2, ...) would share the low bits the table indexes by.
     fn finish(&self) -> u64 {
-        self.0
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
     }
 }
 

@@ -5,7 +5,7 @@
 //! and draws randomness only from its seeded generator.
 
 mod api;
-mod fxhash;
+pub mod fxhash;
 mod neighbour;
 mod originator;
 mod params;
@@ -62,6 +62,7 @@ const DUMP_SPACING_MS: u64 = 1000;
 /// Minimum spacing of seqno requests for one originator / own bumps.
 const REQUEST_SPACING_MS: u64 = 1000;
 const HOUSEKEEPING_MS: u64 = 1000;
+const EXPIRY_SCAN_MS: u64 = 10_000;
 const SEQREQ_HOPS: u8 = 32;
 /// Seqno requests remembered for duplicate suppression at most (a flood of
 /// forged requests must not grow memory).
@@ -116,6 +117,7 @@ pub struct Engine {
     /// Originators with an outstanding seqno request, retried each second.
     pending_requests: Vec<Ipv6Addr>,
     started: Time,
+    next_expiry_scan: Time,
 }
 
 impl Engine {
@@ -141,6 +143,7 @@ impl Engine {
             reqs_seen: FxHashMap::default(),
             pending_requests: Vec::new(),
             started: now,
+            next_expiry_scan: now.plus(EXPIRY_SCAN_MS),
         };
         e.own_tlvs = e.encode_own_tlvs();
         e
@@ -890,34 +893,39 @@ impl Engine {
 
     fn housekeeping(&mut self, now: Time) {
         let p = self.cfg.params.clone();
-        let mut touched = Vec::new();
-        for o in self.origs.values_mut() {
-            if o.expire(now, &p) {
-                touched.push(o.addr);
+        // Expired alternatives are already ignored by selection; the scan
+        // that frees them touches every originator, so it runs every 10 s.
+        if now >= self.next_expiry_scan {
+            self.next_expiry_scan = now.plus(EXPIRY_SCAN_MS);
+            let mut touched = Vec::new();
+            for o in self.origs.values_mut() {
+                if o.expire(now, &p) {
+                    touched.push(o.addr);
+                }
             }
-        }
-        touched.sort();
-        for a in touched {
-            self.reselect(now, a, None);
+            touched.sort();
+            for a in touched {
+                self.reselect(now, a, None);
+            }
+            let purge = u64::from(p.purge_ms);
+            let dead: Vec<Ipv6Addr> = self
+                .origs
+                .values()
+                .filter(|o| {
+                    o.best.is_none() && o.unreachable_since.is_some_and(|t| now.since(t) >= purge)
+                })
+                .map(|o| o.addr)
+                .collect();
+            for a in dead {
+                if let Some(o) = self.origs.remove(&a) {
+                    self.routes.originator_removed(&o);
+                }
+            }
         }
         // Link qualities decay with silence: re-check every neighbour.
         let keys: Vec<NeighKey> = self.neighbours.keys().copied().collect();
         for k in keys {
             self.check_link_change(now, k);
-        }
-        let purge = u64::from(p.purge_ms);
-        let dead: Vec<Ipv6Addr> = self
-            .origs
-            .values()
-            .filter(|o| {
-                o.best.is_none() && o.unreachable_since.is_some_and(|t| now.since(t) >= purge)
-            })
-            .map(|o| o.addr)
-            .collect();
-        for a in dead {
-            if let Some(o) = self.origs.remove(&a) {
-                self.routes.originator_removed(&o);
-            }
         }
         self.reqs_seen
             .retain(|_, t| now.since(*t) < REQUEST_SPACING_MS * 4);

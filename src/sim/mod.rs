@@ -14,6 +14,8 @@ pub use topo::Topology;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
+
+use crate::engine::fxhash::FxHashMap;
 use std::net::Ipv6Addr;
 use std::rc::Rc;
 
@@ -151,9 +153,9 @@ pub struct Sim {
     pub engines: Vec<Engine>,
     adj: Vec<Vec<usize>>,
     /// Directed link state: (from, to) → up.
-    up: HashMap<(usize, usize), bool>,
+    up: FxHashMap<(usize, usize), bool>,
     queue: BinaryHeap<Reverse<(u64, u64, Ev)>>,
-    packets: HashMap<usize, (Rc<Vec<u8>>, usize)>,
+    packets: FxHashMap<usize, (Rc<Vec<u8>>, usize)>,
     next_pkt: usize,
     seq: u64,
     deadline: Vec<u64>,
@@ -167,7 +169,7 @@ impl Sim {
     pub fn new(cfg: SimConfig) -> Sim {
         let n = cfg.topo.n;
         let adj = cfg.topo.adjacency();
-        let mut up = HashMap::new();
+        let mut up = FxHashMap::default();
         for &(a, b) in &cfg.topo.edges {
             up.insert((a, b), true);
             up.insert((b, a), true);
@@ -185,7 +187,7 @@ impl Sim {
             adj,
             up,
             queue: BinaryHeap::new(),
-            packets: HashMap::new(),
+            packets: FxHashMap::default(),
             next_pkt: 0,
             seq: 0,
             deadline: vec![u64::MAX; n],
