@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Static router binaries of Roost for the common OpenWrt CPUs.
 #
-#   cross/build.sh [--sim] [TARGET...]
+#   cross/build.sh [--sim|--test] [TARGET...]
 #
 # TARGET is a Rust target triple; without one, all five are built:
 #   mips-unknown-linux-musl         OpenWrt mips_24kc (ath79; big-endian, soft-float)
@@ -12,7 +12,11 @@
 #
 # The router build is `--no-default-features` (no simulator). `--sim` builds
 # the default features instead (with `roost sim`), for the big-endian checks
-# under qemu; those binaries are named roost-sim.
+# under qemu; those binaries are named roost-sim. `--test` instead runs the
+# library's unit tests (`cargo test --lib`, release profile without LTO) for
+# each TARGET under qemu-user (qemu-mips-static -cpu 24Kc etc.; the package
+# qemu-user-static is installed if missing). Extra arguments for the test
+# binary (filters) go in ROOST_TEST_ARGS, e.g. ROOST_TEST_ARGS="wire:: engine::".
 #
 # Output: target/cross/out/TARGET/roost (or roost-sim), and one line per
 # binary in target/cross/out/sizes.tsv (target, file, raw bytes, xz bytes,
@@ -29,6 +33,8 @@
 #
 # Environment: CARGO_PROFILE_RELEASE_OPT_LEVEL=z (or any cargo profile
 # variable) is passed through, e.g. to compare opt-level "s" and "z".
+# ROOST_CROSS_TARGET_DIR replaces target/cross (e.g. to build a `git archive`
+# snapshot of a commit while sharing the compiled std and dependencies).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -44,15 +50,17 @@ ALL_TARGETS=(
 ZIG_VERSION=0.17.1
 ZIGBUILD_VERSION=0.24.1
 VENV=${ROOST_CROSS_VENV:-$ROOT/target/cross-venv}
-TARGET_DIR=$ROOT/target/cross
+TARGET_DIR=${ROOST_CROSS_TARGET_DIR:-$ROOT/target/cross}
 OUT=$TARGET_DIR/out
 
 features=(--no-default-features)
 binname=roost
+mode=build
 targets=()
 for arg in "$@"; do
     case "$arg" in
         --sim) features=(); binname=roost-sim ;;
+        --test) features=(); mode="test" ;;
         -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         -*) echo "build.sh: unknown option $arg" >&2; exit 2 ;;
         *)
@@ -72,7 +80,9 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 # --- system packages -------------------------------------------------------
 need=()
-for p in rustc-web cargo-web rust-web-src python3 python3-venv file xz-utils; do
+pkgs=(rustc-web cargo-web rust-web-src python3 python3-venv file xz-utils)
+[ "$mode" = build ] || pkgs+=(qemu-user-static)
+for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -111,10 +121,32 @@ mkdir -p "$OUT"
 SIZES=$OUT/sizes.tsv
 [ -f "$SIZES" ] || printf 'target\tfile\traw_bytes\txz_bytes\tbuild_s\topt_level\n' > "$SIZES"
 
+qemu_runner() {
+    case "$1" in
+        mips-*) echo "qemu-mips-static -cpu 24Kc" ;;
+        mipsel-*) echo "qemu-mipsel-static -cpu 24Kc" ;;
+        armv7-*) echo "qemu-arm-static -cpu cortex-a7" ;;
+        aarch64-*) echo "qemu-aarch64-static -cpu cortex-a53" ;;
+        x86_64-*) echo "" ;;
+    esac
+}
+
 for t in "${targets[@]}"; do
+    prefix=CARGO_TARGET_$(echo "$t" | tr 'a-z-' 'A-Z_')
+    export "${prefix}_RUSTFLAGS=-C target-feature=+crt-static -C link-self-contained=no"
+    if [ "$mode" = test ]; then
+        step "Unit tests (--lib) for $t under qemu-user"
+        runner=$(qemu_runner "$t")
+        [ -z "$runner" ] || export "${prefix}_RUNNER=$runner"
+        start=$(date +%s)
+        # shellcheck disable=SC2086 # ROOST_TEST_ARGS: words for the test binary
+        CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+            cargo-zigbuild test --release --locked --lib --target "$t" \
+            -Zbuild-std --target-dir "$TARGET_DIR" -- ${ROOST_TEST_ARGS:-}
+        echo "$t: unit tests passed under '${runner:-native}' in $(( $(date +%s) - start )) s"
+        continue
+    fi
     step "Building $binname for $t"
-    var=CARGO_TARGET_$(echo "$t" | tr 'a-z-' 'A-Z_')_RUSTFLAGS
-    export "$var=-C target-feature=+crt-static -C link-self-contained=no"
     start=$(date +%s)
     cargo-zigbuild build --release --locked \
         --target "$t" "${features[@]}" \

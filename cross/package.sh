@@ -27,7 +27,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 OUTDIR=${1:-$ROOT/target/cross/pkg}
-BINDIR=$ROOT/target/cross/out
+BINDIR=${ROOST_CROSS_TARGET_DIR:-$ROOT/target/cross}/out
 FILES=$ROOT/openwrt-feed/net/roost/files
 PKG=$ROOT/cross/pkg
 
