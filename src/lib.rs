@@ -6,6 +6,7 @@
 pub mod config;
 pub mod engine;
 pub mod linux;
+pub mod netjson;
 pub mod prefix;
 pub mod wire;
 

@@ -19,7 +19,8 @@ mod tx;
 pub use api::{Event, IfaceId, IfaceKind, Input, Output, Route, RouteChange, Time};
 pub use params::{KindParams, Params, DEFAULT_TTL, TQ_MAX, TQ_MIN_USABLE};
 pub use status::{
-    AlternativeStatus, Counters, IfaceStatus, NeighbourStatus, OriginatorStatus, Status,
+    AlternativeStatus, Counters, IfaceStatus, NeighbourStatus, OriginatorStatus, Status, TopoLink,
+    TopoNode, Topology,
 };
 pub use tx::{SeqReq, MSG_SEQREQ};
 
@@ -118,6 +119,9 @@ pub struct Engine {
     pending_requests: Vec<Ipv6Addr>,
     started: Time,
     next_expiry_scan: Time,
+    /// Own OGMs sent, and the neighbour set in the last NEIGHBOURS TLV.
+    own_ogms: u32,
+    topology_sent: Vec<Ipv6Addr>,
 }
 
 impl Engine {
@@ -144,6 +148,8 @@ impl Engine {
             pending_requests: Vec::new(),
             started: now,
             next_expiry_scan: now.plus(EXPIRY_SCAN_MS),
+            own_ogms: 0,
+            topology_sent: Vec::new(),
         };
         e.own_tlvs = e.encode_own_tlvs();
         e
@@ -497,7 +503,10 @@ impl Engine {
             self.counters.drop("ogm_ignored");
             return;
         }
-        let carries_tlvs = ogm.tq > 0 && !ogm.tlv_bytes.is_empty() || ogm.flags & OGM_FLAG_OWN != 0;
+        // Floods and the originator's own OGMs carry its complete TLVs (even
+        // none); triggered updates carry TLVs only when the route is new.
+        let carries_tlvs =
+            ogm.flags & OGM_FLAG_OWN != 0 || (ogm.tq > 0 && (!update || !ogm.tlv_bytes.is_empty()));
         if carries_tlvs && o.offer_tlvs(ogm.seqno, ogm.tlv_bytes) {
             decode_tlvs(o);
             self.routes.originator_changed(o);
@@ -538,12 +547,20 @@ impl Engine {
             self.routes.originator_changed(o);
         }
         let now_best = o.best;
-        // Flood forwarding: a new seqno from our best next hop.
+        // Flood forwarding: the first copy of a new seqno that comes from
+        // our best next hop, or from a feasible neighbour whose path is
+        // nearly as good (BATMAN forwards only the best's copy; with rounds
+        // 30 s apart, a lost copy on the best link would starve everyone
+        // downstream for a whole round). We advertise our best TQ either way.
         let mut flooded = false;
         if let Some((k, ogm)) = via {
             let is_flood = ogm.flags & OGM_FLAG_UPDATE == 0;
             let newer = o.forwarded.is_none_or(|f| seqno::newer(ogm.seqno, f));
-            if is_flood && newer && Some(k) == now_best && ogm.ttl > 1 && o.best_tq > 0 {
+            let near_best = Some(k) == now_best || {
+                let lt = link.iter().find(|(l, _)| *l == k).map_or(0, |(_, t)| *t);
+                o.forwardable_from(&k, lt, &p)
+            };
+            if is_flood && newer && near_best && ogm.ttl > 1 && o.best_tq > 0 {
                 o.forwarded = Some(ogm.seqno);
                 let urgent = ogm.flags & OGM_FLAG_URGENT != 0 || was != now_best;
                 let q = QueuedOgm {
@@ -693,24 +710,65 @@ impl Engine {
 
     fn send_own_ogm(&mut self, now: Time, flags: u8, urgent: bool) {
         self.own_seqno = self.own_seqno.wrapping_add(1);
-        let q = self.own_ogm(now, flags);
+        // The neighbour list rides on every `topology_every`-th own OGM, and
+        // on the next one after the set of neighbours changed.
+        let mut set: Vec<Ipv6Addr> = self.own_topology().iter().map(|(o, _)| *o).collect();
+        set.sort();
+        let every = self.cfg.params.topology_every.max(1);
+        let with_topology = self.own_ogms.is_multiple_of(every) || set != self.topology_sent;
+        self.own_ogms = self.own_ogms.wrapping_add(1);
+        if with_topology {
+            self.topology_sent = set;
+        }
+        let q = self.own_ogm(now, flags, with_topology);
         self.queue_all(now, q, None, urgent);
     }
 
+    /// Our neighbours' originators with the link TQ to each (the best link
+    /// when several interfaces reach one), best first.
+    fn own_topology(&self) -> Vec<(Ipv6Addr, u8)> {
+        let mut best: BTreeMap<Ipv6Addr, u8> = BTreeMap::new();
+        for n in self.neighbours.values() {
+            if let (Some(o), t) = (n.originator, n.evaluated_tq) {
+                if t > 0 {
+                    let e = best.entry(o).or_insert(0);
+                    *e = (*e).max(t);
+                }
+            }
+        }
+        let mut v: Vec<(Ipv6Addr, u8)> = best.into_iter().collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        v
+    }
+
     /// Our own OGM with the current seqno.
-    fn own_ogm(&self, now: Time, flags: u8) -> QueuedOgm {
+    fn own_ogm(&self, now: Time, flags: u8, with_topology: bool) -> QueuedOgm {
         let restarted = if now.since(self.started) < RESTART_MARK_MS {
             OGM_FLAG_RESTARTED
         } else {
             0
         };
+        let mut tlvs = self.own_tlvs.clone();
+        if with_topology {
+            // As many neighbours as fit the OGM (255 bytes), best first.
+            let room = 255 - wire::OGM_FIXED_LEN - tlvs.len();
+            let fit = room.saturating_sub(2) / wire::NEIGHBOUR_ENTRY_LEN;
+            let list = self.own_topology();
+            let mut body = Vec::new();
+            wire::NeighbourList::encode(&list[..list.len().min(fit)], &mut body);
+            if let Some(l) = wire::NeighbourList::new(&body) {
+                if fit > 0 {
+                    Tlv::Neighbours(l).emit(&mut tlvs);
+                }
+            }
+        }
         QueuedOgm {
             originator: self.cfg.originator,
             seqno: self.own_seqno,
             ttl: DEFAULT_TTL,
             tq: TQ_MAX,
             flags: OGM_FLAG_OWN | restarted | flags,
-            tlvs: self.own_tlvs.clone(),
+            tlvs,
             repeat: 0,
         }
     }
@@ -756,7 +814,7 @@ impl Engine {
     }
 
     fn queue_dump(&mut self, now: Time, id: IfaceId) {
-        let q = self.own_ogm(now, OGM_FLAG_UPDATE);
+        let q = self.own_ogm(now, OGM_FLAG_UPDATE, true);
         self.queue_on(now, id, q, None, false);
         let mut list: Vec<&Originator> = self.origs.values().filter(|o| o.best.is_some()).collect();
         list.sort_by_key(|o| o.addr);
@@ -1018,6 +1076,11 @@ impl Engine {
     pub fn status(&self, now: Time) -> Status {
         status::snapshot(self, now)
     }
+
+    /// The whole mesh as this node knows it (for maps: see `crate::netjson`).
+    pub fn topology(&self) -> Topology {
+        status::topology(self)
+    }
 }
 
 /// The host prefix of an originator: /32 for IPv4-mapped, else /128.
@@ -1030,17 +1093,32 @@ pub fn originator_prefix(o: Ipv6Addr) -> Prefix {
 
 /// An `UPDATE` OGM describing our current route to `o`.
 fn update_of(o: &Originator, with_tlvs: bool) -> QueuedOgm {
+    let mut tlvs = if with_tlvs {
+        o.tlvs.clone()
+    } else {
+        Vec::new()
+    };
+    // Dumps and new routes also carry the originator's last neighbour list,
+    // even when its newest OGM did not, so a joining node sees the map.
+    let has_topology = wire::Tlvs::new(&tlvs)
+        .flatten()
+        .any(|t| matches!(t, Tlv::Neighbours(_)));
+    if with_tlvs && !has_topology && !o.topology.is_empty() {
+        let room = 255 - wire::OGM_FIXED_LEN - tlvs.len();
+        let fit = room.saturating_sub(2) / wire::NEIGHBOUR_ENTRY_LEN;
+        let mut body = Vec::new();
+        wire::NeighbourList::encode(&o.topology[..o.topology.len().min(fit)], &mut body);
+        if let (true, Some(l)) = (fit > 0, wire::NeighbourList::new(&body)) {
+            Tlv::Neighbours(l).emit(&mut tlvs);
+        }
+    }
     QueuedOgm {
         originator: o.addr,
         seqno: o.best_seqno(),
         ttl: o.best_ttl().saturating_sub(1).max(1),
         tq: o.best_tq,
         flags: OGM_FLAG_UPDATE | if o.restarted { OGM_FLAG_RESTARTED } else { 0 },
-        tlvs: if with_tlvs {
-            o.tlvs.clone()
-        } else {
-            Vec::new()
-        },
+        tlvs,
         repeat: 0,
     }
 }
@@ -1054,6 +1132,9 @@ fn decode_tlvs(o: &mut Originator) {
             Tlv::Prefix(p) => announced.push(p),
             Tlv::Hostname(h) => hostname = Some(h.to_string()),
             Tlv::Gateway { down, up } => gateway = Some((down, up)),
+            Tlv::Neighbours(l) => {
+                o.topology = l.entries().collect();
+            }
             Tlv::Unknown { .. } => {}
         }
     }

@@ -9,6 +9,10 @@ use super::params::{Params, SEQNO_WINDOW, TQ_AVG_RING, TQ_MIN_USABLE};
 use super::{seqno, tq};
 use crate::prefix::Prefix;
 
+/// An alternative this many seqnos behind the newest, silent for an OGM
+/// interval, is stale.
+const SEQNO_LAG: i32 = 3;
+
 /// Alternatives kept per originator: enough to fail over, bounded memory.
 pub const MAX_ALTS: usize = 6;
 
@@ -128,6 +132,8 @@ pub struct Originator {
     pub last_request: Option<Time>,
     /// Its newest OGM said it restarted recently (passed on in updates).
     pub restarted: bool,
+    /// Its neighbours and link TQs, from its last NEIGHBOURS TLV.
+    pub topology: Vec<(Ipv6Addr, u8)>,
 }
 
 impl Originator {
@@ -152,6 +158,7 @@ impl Originator {
             unreachable_since: Some(now),
             last_request: None,
             restarted: false,
+            topology: Vec::new(),
         }
     }
 
@@ -272,11 +279,18 @@ impl Originator {
     }
 
     /// Is the alternative usable apart from feasibility? It must not be
-    /// retracted and must have been confirmed within the route timeout.
-    /// (Lagging seqnos alone do not disqualify it: under loss a flood round
-    /// often misses a far node, while a broken route is retracted.)
+    /// retracted, must have been confirmed within the route timeout, and
+    /// must not have fallen `SEQNO_LAG` seqnos behind without news for an
+    /// OGM interval: a neighbour that stopped passing on the originator's
+    /// floods would otherwise keep us (and everyone downstream, since we
+    /// only forward floods from our next hop) on stale information. Under
+    /// loss a round often misses a far node, hence the slack.
     fn usable(&self, a: &Alt, now: Time, p: &Params) -> bool {
-        a.avg() > 0 && now.since(a.updated) <= u64::from(p.route_timeout_ms)
+        let age = now.since(a.updated);
+        a.avg() > 0
+            && age <= u64::from(p.route_timeout_ms)
+            && (seqno::diff(self.newest, a.seqno) < SEQNO_LAG
+                || age <= u64::from(p.ogm_interval_ms))
     }
 
     /// Path TQ through each usable alternative that is feasible or is the
@@ -296,6 +310,19 @@ impl Originator {
             let t = tq::path(a.avg(), link_tq(k), p.hop_penalty);
             (t >= TQ_MIN_USABLE).then_some((*k, t))
         })
+    }
+
+    /// May a flood copy from `key` (not our next hop) be passed on? Yes if
+    /// that alternative is feasible and its path TQ is within the switching
+    /// margin of our best.
+    pub fn forwardable_from(&self, key: &NeighKey, link_tq: u8, p: &Params) -> bool {
+        let Some((_, a)) = self.alts.iter().find(|(k, _)| k == key) else {
+            return false;
+        };
+        let t = tq::path(a.avg(), link_tq, p.hop_penalty);
+        self.feasible(a)
+            && t >= TQ_MIN_USABLE
+            && t.saturating_add(p.switch_margin.max(self.best_tq / 8)) >= self.best_tq
     }
 
     /// Is a new seqno worth asking for? Yes when we route through an

@@ -36,6 +36,9 @@ pub struct Params {
     pub ogm_interval_ms: u32,
     /// Own OGMs are sent early by up to this much (jitter).
     pub ogm_jitter_ms: u32,
+    /// Every this-many own OGMs carries the NEIGHBOURS TLV (and the next
+    /// one after the neighbour set changed).
+    pub topology_every: u32,
     /// Hellos are sent early by up to interval/this (jitter).
     pub hello_jitter_div: u32,
     /// Every this-many hellos carries an IHU list.
@@ -81,6 +84,7 @@ impl Default for Params {
             },
             ogm_interval_ms: 30_000,
             ogm_jitter_ms: 1000,
+            topology_every: 8,
             hello_jitter_div: 16,
             ihu_every: 4,
             trigger_delay_ms: 20,

@@ -167,3 +167,93 @@ pub(super) fn snapshot(e: &super::Engine, now: super::Time) -> Status {
         originators,
     }
 }
+
+/// A node of the whole-mesh map.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct TopoNode {
+    pub originator: Ipv6Addr,
+    pub hostname: Option<String>,
+    pub announced: Vec<Prefix>,
+    pub gateway: bool,
+    /// This node has a route to it (always true for the local node).
+    pub reachable: bool,
+    pub local: bool,
+}
+
+/// A directed link of the map: `source` hears `target` with link TQ `tq`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct TopoLink {
+    pub source: Ipv6Addr,
+    pub target: Ipv6Addr,
+    pub tq: u8,
+}
+
+/// The whole mesh as this node knows it: itself, every originator, its own
+/// links and the links every originator reported in its NEIGHBOURS TLV.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Topology {
+    pub router_id: Ipv6Addr,
+    pub nodes: Vec<TopoNode>,
+    pub links: Vec<TopoLink>,
+}
+
+/// Builds the map.
+pub(super) fn topology(e: &super::Engine) -> Topology {
+    let me = e.cfg.originator;
+    let mut nodes = vec![TopoNode {
+        originator: me,
+        hostname: e.cfg.hostname.clone(),
+        announced: e.cfg.announce.clone(),
+        gateway: false,
+        reachable: true,
+        local: true,
+    }];
+    let mut origs: Vec<_> = e.origs.values().collect();
+    origs.sort_by_key(|o| o.addr);
+    for o in &origs {
+        nodes.push(TopoNode {
+            originator: o.addr,
+            hostname: o.hostname.clone(),
+            announced: o.announced.clone(),
+            gateway: o.gateway.is_some(),
+            reachable: o.best.is_some(),
+            local: false,
+        });
+    }
+    let mut links: Vec<TopoLink> = e
+        .own_topology()
+        .into_iter()
+        .map(|(target, tq)| TopoLink {
+            source: me,
+            target,
+            tq,
+        })
+        .collect();
+    for o in &origs {
+        links.extend(o.topology.iter().map(|&(target, tq)| TopoLink {
+            source: o.addr,
+            target,
+            tq,
+        }));
+    }
+    // Every link end is a node, even one we hold no state for.
+    let mut known: std::collections::BTreeSet<Ipv6Addr> =
+        nodes.iter().map(|n| n.originator).collect();
+    for l in &links {
+        if known.insert(l.target) {
+            nodes.push(TopoNode {
+                originator: l.target,
+                hostname: None,
+                announced: Vec::new(),
+                gateway: false,
+                reachable: false,
+                local: false,
+            });
+        }
+    }
+    Topology {
+        router_id: me,
+        nodes,
+        links,
+    }
+}

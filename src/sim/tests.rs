@@ -2,6 +2,7 @@
 //! exact and in simulated time; figures are printed (run with --nocapture).
 
 use super::*;
+use std::net::Ipv6Addr;
 
 fn run(topo: &str, secs: u64, loss: f64, seed: u64) -> Summary {
     let mut c = SimConfig::new(Topology::parse(topo, seed).unwrap(), secs * 1000, seed);
@@ -81,7 +82,11 @@ fn silent_cut_fails_over_within_two_seconds() {
 fn steady_overhead_grows_gently_with_n() {
     let mut figures = Vec::new();
     for n in [5usize, 20, 40, 100] {
-        let s = run(&format!("rgg:{n}"), 200, 0.0, 1);
+        // 480 s measured: two full cycles of the NEIGHBOURS TLV (every 8th
+        // own OGM, 240 s), so the map's cost is in the figure.
+        let mut c = SimConfig::new(Topology::parse(&format!("rgg:{n}"), 1).unwrap(), 600_000, 1);
+        c.measure_from_ms = Some(120_000);
+        let s = Sim::new(c).run();
         assert_clean(&s);
         eprintln!(
             "N={n}: {} B/s and {} packets/s per node",
@@ -186,4 +191,36 @@ fn same_seed_gives_identical_output() {
         )
         .unwrap()
     );
+}
+
+#[test]
+fn every_node_learns_the_whole_map() {
+    let topo = Topology::parse("rgg:20", 2).unwrap();
+    let edges = topo.edges.clone();
+    let c = SimConfig::new(topo, 60_000, 2);
+    let mut s = Sim::new(c);
+    s.run_until(60_000);
+    let mut want: Vec<(Ipv6Addr, Ipv6Addr)> = edges
+        .iter()
+        .flat_map(|&(a, b)| {
+            [
+                (originator(a), originator(b)),
+                (originator(b), originator(a)),
+            ]
+        })
+        .collect();
+    want.sort();
+    for i in 0..s.cfg.topo.n {
+        let t = s.engines[i].topology();
+        assert_eq!(t.nodes.len(), 20, "node {i}");
+        assert!(t.nodes.iter().all(|n| n.reachable));
+        let mut got: Vec<(Ipv6Addr, Ipv6Addr)> =
+            t.links.iter().map(|l| (l.source, l.target)).collect();
+        got.sort();
+        assert_eq!(got, want, "node {i}");
+        assert!(t.links.iter().all(|l| l.tq == 255));
+        let g = crate::netjson::network_graph(&t);
+        assert_eq!(g["type"], "NetworkGraph");
+        assert_eq!(g["links"].as_array().map(|a| a.len()), Some(want.len()));
+    }
 }

@@ -158,6 +158,10 @@ fn round_trips_every_tlv_kind() {
         Tlv::Prefix("fd77::5/128".parse().unwrap()),
         Tlv::Gateway { down: 500, up: 100 },
         Tlv::Hostname("node-ä"),
+        Tlv::Neighbours(
+            NeighbourList::new(&[0xfd, 0x77, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 240])
+                .unwrap(),
+        ),
         Tlv::Unknown {
             kind: 200,
             body: &[1, 2, 3],
@@ -220,6 +224,11 @@ fn typed_errors() {
     let mut b = FULL;
     b[50] = 33;
     assert_eq!(parse(&b).unwrap_err(), Error::BadPrefix);
+    // a NEIGHBOURS body that is not whole entries
+    let mut bad = Vec::new();
+    bad.extend_from_slice(&[TLV_NEIGHBOURS, 16]);
+    bad.extend_from_slice(&[0u8; 16]);
+    assert_eq!(Tlvs::new(&bad).next(), Some(Err(Error::BadTlvLength)));
     // hostname not UTF-8
     let mut b = FULL;
     b[57] = 0xff;

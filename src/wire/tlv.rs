@@ -7,6 +7,7 @@
 //! | 2    | PREFIX6  | plen u8 (0..=128), ceil(plen/8) address bytes   |
 //! | 3    | GATEWAY  | down be32, up be32 (units of 100 kbit/s)        |
 //! | 4    | HOSTNAME | 1..=63 bytes of UTF-8                           |
+//! | 5    | NEIGHBOURS | n × (originator[16], link TQ u8), n ≤ 15      |
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -18,6 +19,9 @@ pub const TLV_PREFIX4: u8 = 1;
 pub const TLV_PREFIX6: u8 = 2;
 pub const TLV_GATEWAY: u8 = 3;
 pub const TLV_HOSTNAME: u8 = 4;
+pub const TLV_NEIGHBOURS: u8 = 5;
+/// One NEIGHBOURS entry: originator (16) + link TQ (1).
+pub const NEIGHBOUR_ENTRY_LEN: usize = 17;
 /// TLVs share the message framing: `type u8, length u8`.
 const TLV_HEADER_LEN: usize = super::message::MSG_HEADER_LEN;
 const HOSTNAME_MAX: usize = 63;
@@ -32,6 +36,8 @@ pub enum Tlv<'a> {
         up: u32,
     },
     Hostname(&'a str),
+    /// The sender's neighbours (their originators) and its link TQ to each.
+    Neighbours(NeighbourList<'a>),
     Unknown {
         kind: u8,
         body: &'a [u8],
@@ -77,6 +83,9 @@ impl<'a> Tlv<'a> {
                     .map(Tlv::Hostname)
                     .map_err(|_| Error::BadHostname)
             }
+            TLV_NEIGHBOURS => NeighbourList::new(body)
+                .map(Tlv::Neighbours)
+                .ok_or(Error::BadTlvLength),
             kind => Ok(Tlv::Unknown { kind, body }),
         }
     }
@@ -87,6 +96,7 @@ impl<'a> Tlv<'a> {
             Tlv::Prefix(_) => TLV_PREFIX6,
             Tlv::Gateway { .. } => TLV_GATEWAY,
             Tlv::Hostname(_) => TLV_HOSTNAME,
+            Tlv::Neighbours(_) => TLV_NEIGHBOURS,
             Tlv::Unknown { kind, .. } => *kind,
         }
     }
@@ -96,6 +106,7 @@ impl<'a> Tlv<'a> {
             Tlv::Prefix(p) => 1 + usize::from(p.len()).div_ceil(8),
             Tlv::Gateway { .. } => 8,
             Tlv::Hostname(h) => hostname_cut(h),
+            Tlv::Neighbours(l) => l.body.len(),
             Tlv::Unknown { body, .. } => body.len().min(255),
         }
     }
@@ -124,7 +135,39 @@ impl<'a> Tlv<'a> {
                 out.extend_from_slice(&up.to_be_bytes());
             }
             Tlv::Hostname(h) => out.extend_from_slice(&h.as_bytes()[..len]),
+            Tlv::Neighbours(l) => out.extend_from_slice(l.body),
             Tlv::Unknown { body, .. } => out.extend_from_slice(&body[..len]),
+        }
+    }
+}
+
+/// A validated NEIGHBOURS body (borrowed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NeighbourList<'a> {
+    body: &'a [u8],
+}
+
+impl<'a> NeighbourList<'a> {
+    /// Wraps an encoded list; `None` unless it is whole entries.
+    pub fn new(body: &'a [u8]) -> Option<NeighbourList<'a>> {
+        body.len()
+            .is_multiple_of(NEIGHBOUR_ENTRY_LEN)
+            .then_some(NeighbourList { body })
+    }
+
+    pub fn entries(&self) -> impl Iterator<Item = (Ipv6Addr, u8)> + 'a {
+        self.body.chunks_exact(NEIGHBOUR_ENTRY_LEN).map(|c| {
+            let mut o = [0u8; 16];
+            o.copy_from_slice(&c[..16]);
+            (Ipv6Addr::from(o), c[16])
+        })
+    }
+
+    /// Encodes up to 15 entries (what fits a TLV) into `out`.
+    pub fn encode(entries: &[(Ipv6Addr, u8)], out: &mut Vec<u8>) {
+        for (o, tq) in entries.iter().take(255 / NEIGHBOUR_ENTRY_LEN) {
+            out.extend_from_slice(&o.octets());
+            out.push(*tq);
         }
     }
 }
