@@ -21,6 +21,8 @@ pub enum Command {
     Run(RunArgs),
     /// Show the state of the running daemon.
     Status(StatusArgs),
+    /// The whole mesh as the running daemon knows it.
+    Topology(TopologyArgs),
     /// Run the deterministic simulator and print one JSON summary line.
     #[cfg(feature = "sim")]
     Sim(SimArgs),
@@ -88,6 +90,19 @@ pub struct StatusArgs {
     #[arg(long, value_name = "PATH", default_value = DEFAULT_CONTROL_SOCKET)]
     pub control_socket: PathBuf,
     /// Print the raw JSON reply.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct TopologyArgs {
+    /// Control socket path.
+    #[arg(long, value_name = "PATH", default_value = DEFAULT_CONTROL_SOCKET)]
+    pub control_socket: PathBuf,
+    /// Print a NetJSON NetworkGraph (for maps).
+    #[arg(long, conflicts_with = "json")]
+    pub netjson: bool,
+    /// Print the daemon's JSON reply.
     #[arg(long)]
     pub json: bool,
 }

@@ -30,6 +30,7 @@ fn main() -> ExitCode {
             }
         }
         Command::Status(args) => status::main(&args),
+        Command::Topology(args) => status::topology(&args),
         #[cfg(feature = "sim")]
         Command::Sim(a) => {
             let started = std::time::Instant::now();

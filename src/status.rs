@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use serde_json::Value;
 
-use crate::cli::StatusArgs;
+use crate::cli::{StatusArgs, TopologyArgs};
 use roost::linux::control;
 
 pub fn main(args: &StatusArgs) -> ExitCode {
@@ -38,6 +38,69 @@ pub fn main(args: &StatusArgs) -> ExitCode {
     }
     print!("{}", render(&v));
     ExitCode::SUCCESS
+}
+
+/// `roost topology`: nodes and links of the whole mesh, as a table, the
+/// daemon's JSON (`--json`) or NetJSON (`--netjson`).
+pub fn topology(args: &TopologyArgs) -> ExitCode {
+    let req = if args.netjson {
+        r#"{"cmd":"topology","format":"netjson"}"#
+    } else {
+        r#"{"cmd":"topology"}"#
+    };
+    let path = &args.control_socket;
+    let reply = match control::request(path, req) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!(
+                "roost: cannot query {}: {e} (is roost running?)",
+                path.display()
+            );
+            return ExitCode::from(1);
+        }
+    };
+    let v: Value = match serde_json::from_str(&reply) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("roost: bad reply from the daemon: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    if let Some(err) = v.get("error").and_then(Value::as_str) {
+        eprintln!("roost: the daemon says: {err}");
+        return ExitCode::from(1);
+    }
+    if args.json || args.netjson {
+        println!("{reply}");
+        return ExitCode::SUCCESS;
+    }
+    print!("{}", render_topology(&v["topology"]));
+    ExitCode::SUCCESS
+}
+
+/// A readable map: one line per node with its links.
+pub fn render_topology(t: &Value) -> String {
+    let mut out = String::new();
+    let empty = Vec::new();
+    let nodes = t["nodes"].as_array().unwrap_or(&empty);
+    let links = t["links"].as_array().unwrap_or(&empty);
+    let _ = writeln!(out, "{} nodes, {} links", nodes.len(), links.len());
+    for n in nodes {
+        let id = s(&n["originator"]);
+        let name = n["hostname"].as_str().unwrap_or("-");
+        let mark = if n["local"].as_bool() == Some(true) {
+            " (this node)"
+        } else if n["reachable"].as_bool() == Some(false) {
+            " (unreachable)"
+        } else {
+            ""
+        };
+        let _ = writeln!(out, "{id}  {name}{mark}");
+        for l in links.iter().filter(|l| l["source"] == n["originator"]) {
+            let _ = writeln!(out, "    -> {}  tq {}", s(&l["target"]), s(&l["tq"]));
+        }
+    }
+    out
 }
 
 fn s(v: &Value) -> String {

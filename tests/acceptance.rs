@@ -189,6 +189,21 @@ impl Node {
     }
 
     /// `roost status --json`, retried for 5 s (the daemon may be starting).
+    /// `roost topology --netjson`, parsed.
+    fn netjson(&self) -> serde_json::Value {
+        let out = Command::new("ip")
+            .args(["netns", "exec", &self.ns.name, BIN, "topology", "--netjson"])
+            .args(["--control-socket", self.sock.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "roost topology: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
     fn status_json(&self) -> serde_json::Value {
         let t0 = Instant::now();
         loop {
@@ -500,6 +515,31 @@ fn chain_of_five() {
     let ifs = st["mesh_interfaces"].as_array().unwrap();
     assert_eq!(ifs.len(), 2);
     assert!(ifs.iter().all(|i| i["state"] == "up"), "{st}");
+    // Any node draws the whole chain: 5 nodes, 4 links each way (the
+    // neighbour lists ride on the first own OGMs, 15-16 s after start).
+    let mut g = serde_json::Value::Null;
+    wait_until(
+        "node 1 knows the whole map",
+        Duration::from_secs(30),
+        || {
+            g = m.node(1).netjson();
+            g["links"].as_array().map(|l| l.len()) == Some(8)
+        },
+    );
+    assert_eq!(g["type"], "NetworkGraph");
+    assert_eq!(g["nodes"].as_array().map(|n| n.len()), Some(5), "{g}");
+    let links = g["links"].as_array().unwrap();
+    for (a, b) in [(1, 2), (2, 3), (3, 4), (4, 5)] {
+        for (x, y) in [(a, b), (b, a)] {
+            assert!(
+                links
+                    .iter()
+                    .any(|l| l["source"] == format!("fd77::{x}")
+                        && l["target"] == format!("fd77::{y}")),
+                "no link {x}->{y}: {g}"
+            );
+        }
+    }
 }
 
 /// Nodes 1 (A), 2 (B), 3 (C), 4 (D), 5 (Z): paths A-B-Z (two hops,

@@ -399,8 +399,9 @@ impl Daemon {
         };
         let status_json = serde_json::to_string(&reply)
             .unwrap_or_else(|e| control::error_reply(&format!("cannot encode status: {e}")));
+        let engine = &self.engine;
         self.control.serve(self.poll.registry(), token, |line| {
-            handle_request(line, &status_json)
+            handle_request(line, &status_json, || topology_reply(engine, line))
         });
     }
 
@@ -601,14 +602,37 @@ impl Daemon {
     }
 }
 
-/// Answers one control request; `status_json` is the status reply.
-fn handle_request(line: &str, status_json: &str) -> String {
+/// `{"cmd":"topology"}` → the engine's map; with `"format":"netjson"`, a
+/// NetJSON NetworkGraph.
+fn topology_reply(engine: &Engine, line: &str) -> String {
+    let t = engine.topology();
+    let netjson = serde_json::from_str::<serde_json::Value>(line)
+        .ok()
+        .and_then(|v| {
+            v.get("format")
+                .and_then(|f| f.as_str())
+                .map(|f| f == "netjson")
+        })
+        .unwrap_or(false);
+    let v = if netjson {
+        crate::netjson::network_graph(&t)
+    } else {
+        serde_json::json!({ "topology": t })
+    };
+    serde_json::to_string(&v)
+        .unwrap_or_else(|e| control::error_reply(&format!("cannot encode topology: {e}")))
+}
+
+/// Answers one control request; `status_json` is the status reply,
+/// `topology` builds the topology reply.
+fn handle_request(line: &str, status_json: &str, topology: impl FnOnce() -> String) -> String {
     let v: serde_json::Value = match serde_json::from_str(line) {
         Ok(v) => v,
         Err(e) => return control::error_reply(&format!("bad request: {e}")),
     };
     match v.get("cmd").and_then(|c| c.as_str()) {
         Some("status") => status_json.to_string(),
+        Some("topology") => topology(),
         Some(other) => control::error_reply(&format!("unknown command '{other}'")),
         None => control::error_reply("missing \"cmd\""),
     }
@@ -620,12 +644,17 @@ mod tests {
 
     #[test]
     fn requests() {
-        assert_eq!(handle_request(r#"{"cmd":"status"}"#, "{}"), "{}");
+        let topo = || "T".to_string();
+        assert_eq!(handle_request(r#"{"cmd":"status"}"#, "{}", topo), "{}");
+        assert_eq!(handle_request(r#"{"cmd":"topology"}"#, "{}", topo), "T");
         assert_eq!(
-            handle_request(r#"{"cmd":"dance"}"#, "{}"),
+            handle_request(r#"{"cmd":"dance"}"#, "{}", topo),
             r#"{"error":"unknown command 'dance'"}"#
         );
-        assert_eq!(handle_request("{}", "{}"), r#"{"error":"missing \"cmd\""}"#);
-        assert!(handle_request("nope", "{}").starts_with(r#"{"error":"bad request"#));
+        assert_eq!(
+            handle_request("{}", "{}", topo),
+            r#"{"error":"missing \"cmd\""}"#
+        );
+        assert!(handle_request("nope", "{}", topo).starts_with(r#"{"error":"bad request"#));
     }
 }
