@@ -710,11 +710,15 @@ impl Engine {
 
     fn send_own_ogm(&mut self, now: Time, flags: u8, urgent: bool) {
         self.own_seqno = self.own_seqno.wrapping_add(1);
-        // The neighbour list rides on every `topology_every`-th own OGM, and
-        // on the next one after the set of neighbours changed.
+        // The neighbour list rides on every `topology_every`-th own OGM (times
+        // one per hundred originators known), and on the next one after the
+        // set of neighbours changed.
         let mut set: Vec<Ipv6Addr> = self.own_topology().iter().map(|(o, _)| *o).collect();
         set.sort();
-        let every = self.cfg.params.topology_every.max(1);
+        // Large meshes refresh the map more slowly: its cost grows with the
+        // number of originators (changes are still sent at once).
+        let scale = (self.origs.len() / 100).max(1) as u32;
+        let every = self.cfg.params.topology_every.max(1).saturating_mul(scale);
         let with_topology = self.own_ogms.is_multiple_of(every) || set != self.topology_sent;
         self.own_ogms = self.own_ogms.wrapping_add(1);
         if with_topology {
