@@ -31,13 +31,14 @@ command -v qemu-mips-static >/dev/null || {
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends qemu-user-static
 }
 
-BE=target/cross/out/mips-unknown-linux-musl/roost-sim
-LE=target/cross/out/x86_64-unknown-linux-musl/roost-sim
+BE=${ROOST_CROSS_TARGET_DIR:-target/cross}/out/mips-unknown-linux-musl/roost-sim
+LE=${ROOST_CROSS_TARGET_DIR:-target/cross}/out/x86_64-unknown-linux-musl/roost-sim
 file -b "$BE" | grep -q 'MSB executable, MIPS' || { echo "bigendian.sh: $BE is not big-endian MIPS" >&2; exit 1; }
 
 scenarios=(
     "--topo rgg:30 --duration 60 --seed 3"
     "--topo grid:4x4 --duration 60 --seed 1"
+    "--topo rgg:100 --duration 200 --seed 1"
     "--topo twopath:1 --loss 0.1 --cut 0-2@60.3 --duration 90 --seed 2"
     "--topo ring:12 --loss 0.05 --cut 0-1@30 --restore 0-1@45 --duration 60 --seed 5"
 )
