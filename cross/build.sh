@@ -75,6 +75,12 @@ for arg in "$@"; do
     esac
 done
 [ ${#targets[@]} -gt 0 ] || targets=("${ALL_TARGETS[@]}")
+# Tests rebuild std with other features (-Zbuild-std with unwinding and the
+# test crate); in the same directory the two std builds collide ("duplicate
+# lang item in crate core"), so tests get their own target directory.
+if [ "$mode" = test ] && [ -z "${ROOST_CROSS_TARGET_DIR:-}" ]; then
+    TARGET_DIR=$ROOT/target/cross-test
+fi
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
