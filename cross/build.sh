@@ -13,7 +13,8 @@
 # The router build is `--no-default-features` (no simulator). `--sim` builds
 # the default features instead (with `roost sim`), for the big-endian checks
 # under qemu; those binaries are named roost-sim. `--test` instead runs the
-# library's unit tests (`cargo test --lib`, release profile without LTO) for
+# library's unit tests (`cargo test --lib`, release profile without LTO,
+# panic=unwind as the test harness needs) for
 # each TARGET under qemu-user (qemu-mips-static -cpu 24Kc etc.; the package
 # qemu-user-static is installed if missing). Extra arguments for the test
 # binary (filters) go in ROOST_TEST_ARGS, e.g. ROOST_TEST_ARGS="wire:: engine::".
@@ -146,7 +147,7 @@ for t in "${targets[@]}"; do
         [ -z "$runner" ] || export "${prefix}_RUNNER=$runner"
         start=$(date +%s)
         # shellcheck disable=SC2086 # ROOST_TEST_ARGS: words for the test binary
-        CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+        CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_PANIC=unwind \
             cargo-zigbuild test --release --locked --lib --target "$t" \
             -Zbuild-std --target-dir "$TARGET_DIR" -- ${ROOST_TEST_ARGS:-}
         echo "$t: unit tests passed under '${runner:-native}' in $(( $(date +%s) - start )) s"
