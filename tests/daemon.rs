@@ -204,13 +204,33 @@ fn two_daemons() {
         .ip_lenient(&["route", "show", "table", "76", "proto", "77"])
         .contains("10.77.2.0/24"));
 
-    // SIGHUP: new announcement, routes stay.
-    write_conf("\tlist announce '10.77.9.0/24'\n");
+    // SIGHUP: new announcement and hostname, routes stay; the peer learns
+    // both at once (the daemon floods a new own OGM).
+    write_conf("\tlist announce '10.77.9.0/24'\n\toption hostname 'renamed-a'\n");
     signal(&da, "HUP");
     wait_for("reloaded announcement", Duration::from_secs(5), || {
         status_json(&a, &sock_a)["status"]["announced"]
             .as_array()
             .is_some_and(|v| v.iter().any(|p| p == "10.77.9.0/24"))
+    });
+    wait_for(
+        "b learns the new name and prefix",
+        Duration::from_secs(5),
+        || {
+            let st = status_json(&b, &sock_b);
+            st["status"]["originators"].as_array().is_some_and(|os| {
+                os.iter().any(|o| {
+                    o["hostname"] == "renamed-a"
+                        && o["announced"]
+                            .as_array()
+                            .is_some_and(|v| v.iter().any(|p| p == "10.77.9.0/24"))
+                })
+            })
+        },
+    );
+    wait_for("route to 10.77.9.0/24 in b", Duration::from_secs(5), || {
+        b.ip_lenient(&["route", "show", "table", "76", "proto", "77"])
+            .contains("10.77.9.0/24 via inet6 fe80::")
     });
     assert!(a
         .ip_lenient(&["route", "show", "table", "76", "proto", "77"])

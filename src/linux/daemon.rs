@@ -577,7 +577,6 @@ impl Daemon {
             ("port", old.port != new.port),
             ("group", old.group != new.group),
             ("control_socket", old.control_socket != new.control_socket),
-            ("hostname", old.hostname != new.hostname),
         ]
         .into_iter()
         .filter_map(|(n, changed)| changed.then_some(n))
@@ -593,6 +592,11 @@ impl Daemon {
             self.engine
                 .handle_input(now, Input::SetAnnounce(new.announce.clone()));
         }
+        if new.hostname != self.settings.hostname {
+            let name = new.effective_hostname(system_hostname);
+            self.engine.handle_input(now, Input::SetHostname(name));
+        }
+        self.settings.hostname = new.hostname;
         self.settings.log_level = new.log_level;
         self.settings.announce = new.announce;
         self.settings.interfaces = new.interfaces;
