@@ -10,33 +10,15 @@ use crate::cli::{StatusArgs, TopologyArgs};
 use roost::linux::control;
 
 pub fn main(args: &StatusArgs) -> ExitCode {
-    let path = &args.control_socket;
-    let reply = match control::request(path, r#"{"cmd":"status"}"#) {
+    let (reply, v) = match query(&args.control_socket, r#"{"cmd":"status"}"#) {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!(
-                "roost: cannot query {}: {e} (is roost running?)",
-                path.display()
-            );
-            return ExitCode::from(1);
-        }
+        Err(code) => return code,
     };
     if args.json {
         println!("{reply}");
-        return ExitCode::SUCCESS;
+    } else {
+        print!("{}", render(&v));
     }
-    let v: Value = match serde_json::from_str(&reply) {
-        Ok(v) => v,
-        Err(e) => {
-            eprintln!("roost: bad reply from the daemon: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    if let Some(err) = v.get("error").and_then(Value::as_str) {
-        eprintln!("roost: the daemon says: {err}");
-        return ExitCode::from(1);
-    }
-    print!("{}", render(&v));
     ExitCode::SUCCESS
 }
 
@@ -48,34 +30,38 @@ pub fn topology(args: &TopologyArgs) -> ExitCode {
     } else {
         r#"{"cmd":"topology"}"#
     };
-    let path = &args.control_socket;
-    let reply = match control::request(path, req) {
+    let (reply, v) = match query(&args.control_socket, req) {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!(
-                "roost: cannot query {}: {e} (is roost running?)",
-                path.display()
-            );
-            return ExitCode::from(1);
-        }
+        Err(code) => return code,
     };
-    let v: Value = match serde_json::from_str(&reply) {
-        Ok(v) => v,
-        Err(e) => {
-            eprintln!("roost: bad reply from the daemon: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    if let Some(err) = v.get("error").and_then(Value::as_str) {
-        eprintln!("roost: the daemon says: {err}");
-        return ExitCode::from(1);
-    }
     if args.json || args.netjson {
         println!("{reply}");
-        return ExitCode::SUCCESS;
+    } else {
+        print!("{}", render_topology(&v["topology"]));
     }
-    print!("{}", render_topology(&v["topology"]));
     ExitCode::SUCCESS
+}
+
+/// Sends one request to the daemon; returns the raw reply and its JSON, or
+/// the exit code after saying what went wrong (no daemon, a bad reply, or
+/// an error reply).
+fn query(path: &std::path::Path, req: &str) -> Result<(String, Value), ExitCode> {
+    let reply = control::request(path, req).map_err(|e| {
+        eprintln!(
+            "roost: cannot query {}: {e} (is roost running?)",
+            path.display()
+        );
+        ExitCode::from(1)
+    })?;
+    let v: Value = serde_json::from_str(&reply).map_err(|e| {
+        eprintln!("roost: bad reply from the daemon: {e}");
+        ExitCode::from(1)
+    })?;
+    if let Some(err) = v.get("error").and_then(Value::as_str) {
+        eprintln!("roost: the daemon says: {err}");
+        return Err(ExitCode::from(1));
+    }
+    Ok((reply, v))
 }
 
 /// A readable map: one line per node with its links.
