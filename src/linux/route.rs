@@ -250,6 +250,17 @@ impl RouteSync {
     /// Reads ACKs. Call when the socket is readable (until it returns).
     /// On lost ACKs (`ENOBUFS`) it dumps the table and reconciles fully.
     pub fn handle_readable(&mut self, now: Time) -> io::Result<()> {
+        if self.drain_acks(now)? {
+            log::warning!("netlink: ACKs lost (ENOBUFS); resynchronising routes");
+            return self.resync(now);
+        }
+        Ok(())
+    }
+
+    /// Reads every pending ACK. Returns true if the kernel dropped some
+    /// (ENOBUFS): the caller must resynchronise.
+    fn drain_acks(&mut self, now: Time) -> io::Result<bool> {
+        let mut overrun = false;
         loop {
             match self.nl.recv() {
                 Ok(replies) => {
@@ -259,12 +270,9 @@ impl RouteSync {
                         }
                     }
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(overrun),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if nl::is_overrun(&e) => {
-                    log::warning!("netlink: ACKs lost (ENOBUFS); resynchronising routes");
-                    return self.resync(now);
-                }
+                Err(e) if nl::is_overrun(&e) => overrun = true,
                 Err(e) => return Err(e),
             }
         }
@@ -313,21 +321,8 @@ impl RouteSync {
 
     /// Drains pending ACKs, dumps the table and marks every difference dirty.
     pub fn resync(&mut self, now: Time) -> io::Result<()> {
-        loop {
-            match self.nl.recv() {
-                Ok(replies) => {
-                    for r in replies {
-                        if let Reply::Ack { seq, errno } = r {
-                            self.on_ack(seq, errno, now);
-                        }
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if nl::is_overrun(&e) => {}
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
+        // Lost ACKs do not matter here: the dump below is the truth.
+        self.drain_acks(now)?;
         let dumped = dump(self.table)?;
         self.inflight.clear();
         self.busy.clear();

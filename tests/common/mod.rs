@@ -37,14 +37,7 @@ impl Netns {
 
     /// A namespace with a veth pair d0/d1 inside, both up.
     pub fn new(tag: &str) -> Netns {
-        let name = format!("roosttest-{}-{tag}", std::process::id());
-        let _ = Command::new("ip")
-            .args(["netns", "del", &name])
-            .stderr(std::process::Stdio::null())
-            .status();
-        run(&["netns", "add", &name]);
-        let ns = Netns { name };
-        ns.ip(&["link", "set", "lo", "up"]);
+        let ns = Netns::bare(tag);
         // A veth pair inside the namespace (dummy may not be available).
         ns.ip(&["link", "add", "d0", "type", "veth", "peer", "name", "d1"]);
         ns.ip(&["link", "set", "d1", "up"]);
