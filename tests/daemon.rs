@@ -258,34 +258,25 @@ fn two_daemons() {
 fn config_errors_exit_2() {
     let dir = tmpdir("cfg");
     let conf = dir.join("bad.conf");
-    std::fs::write(&conf, "config roost 'main'\n\toption port '70000'\n").unwrap();
-    let out = Command::new(BIN)
-        .args(["run", "-i", "x0", "-c", conf.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains(&format!(
-            "{}:2: option 'port': '70000' is not a port number (1-65535)",
-            conf.display()
-        )),
-        "{err}"
+    // A bad file names the file, line and option, and exits 2.
+    let bad_file = |text: &str, msg: &str| {
+        std::fs::write(&conf, text).unwrap();
+        let out = Command::new(BIN)
+            .args(["run", "-i", "x0", "-c", conf.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        let want = format!("{}:2: {msg}", conf.display());
+        assert!(err.contains(&want), "{err}");
+    };
+    bad_file(
+        "config roost 'main'\n\toption port '70000'\n",
+        "option 'port': '70000' is not a port number (1-65535)",
     );
-    // A bad line in the file names the file and line.
-    std::fs::write(&conf, "config roost 'main'\n\toption bogus '1'\n").unwrap();
-    let out = Command::new(BIN)
-        .args(["run", "-i", "x0", "-c", conf.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains(&format!(
-            "{}:2: unknown option 'bogus' in section 'roost'",
-            conf.display()
-        )),
-        "{err}"
+    bad_file(
+        "config roost 'main'\n\toption bogus '1'\n",
+        "unknown option 'bogus' in section 'roost'",
     );
     // Bad flags; nothing is started (no control socket is created).
     let sock = dir.join("never.sock");
