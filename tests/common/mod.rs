@@ -1,6 +1,8 @@
 //! Helpers for tests that need root: throw-away network namespaces.
 #![allow(dead_code)]
 
+pub mod mesh;
+
 use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::process::Command;
