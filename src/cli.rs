@@ -1,4 +1,5 @@
-//! Command-line interface: `roost run`, `roost status`.
+//! Command-line interface: `roost run`, the query subcommands (`status`,
+//! `originators`, ...), `roost metrics` and `roost sim`.
 
 use std::net::Ipv6Addr;
 use std::path::PathBuf;
@@ -19,10 +20,27 @@ pub struct Cli {
 pub enum Command {
     /// Run the daemon in the foreground.
     Run(RunArgs),
-    /// Show the state of the running daemon.
-    Status(StatusArgs),
+    /// Version, uptime, originator address and packet counters.
+    Status(QueryArgs),
+    /// Every originator: best next hop, interface, TQ, last seen.
+    #[command(visible_alias = "o")]
+    Originators(OriginatorsArgs),
+    /// Neighbours and link quality both ways, per interface.
+    #[command(visible_alias = "n")]
+    Neighbours(NeighboursArgs),
+    /// Gateways announced in the mesh.
+    #[command(visible_alias = "gwl")]
+    Gateways(QueryArgs),
+    /// Roost's kernel routes compared with what they should be.
+    #[command(visible_alias = "r")]
+    Routes(QueryArgs),
+    /// Configured mesh interfaces and their state.
+    #[command(visible_alias = "if")]
+    Interfaces(QueryArgs),
     /// The whole mesh as the running daemon knows it.
     Topology(TopologyArgs),
+    /// Counters and gauges in the Prometheus text format.
+    Metrics(MetricsArgs),
     /// Run the deterministic simulator and print one JSON summary line.
     #[cfg(feature = "sim")]
     Sim(SimArgs),
@@ -84,14 +102,47 @@ pub struct RunArgs {
     pub hostname: Option<String>,
 }
 
+/// What every query subcommand takes.
 #[derive(Args, Debug)]
-pub struct StatusArgs {
+pub struct QueryArgs {
     /// Control socket path.
     #[arg(long, value_name = "PATH", default_value = DEFAULT_CONTROL_SOCKET)]
     pub control_socket: PathBuf,
-    /// Print the raw JSON reply.
+    /// Print the daemon's JSON reply (schema: docs/CLI.md).
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct OriginatorsArgs {
+    #[command(flatten)]
+    pub q: QueryArgs,
+    /// Show the alternative next hops too.
+    #[arg(short = 'a', long = "alternatives")]
+    pub alternatives: bool,
+    /// Only this originator (address or hostname).
+    #[arg(long, value_name = "X")]
+    pub originator: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct NeighboursArgs {
+    #[command(flatten)]
+    pub q: QueryArgs,
+    /// Only neighbours on this interface.
+    #[arg(short = 'i', long = "interface", value_name = "IF")]
+    pub interface: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct MetricsArgs {
+    /// Control socket path.
+    #[arg(long, value_name = "PATH", default_value = DEFAULT_CONTROL_SOCKET)]
+    pub control_socket: PathBuf,
+    /// Write to FILE atomically (for a node_exporter textfile collector)
+    /// instead of stdout.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -1,7 +1,8 @@
 //! `roost`: exit code 0 ok, 1 runtime error, 2 usage or config error.
 
 mod cli;
-mod status;
+mod metrics;
+mod show;
 
 use std::process::ExitCode;
 
@@ -29,8 +30,14 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Status(args) => status::main(&args),
-        Command::Topology(args) => status::topology(&args),
+        Command::Status(a) => show::status(&a),
+        Command::Originators(a) => show::originators(&a),
+        Command::Neighbours(a) => show::neighbours(&a),
+        Command::Gateways(a) => show::gateways(&a),
+        Command::Routes(a) => show::routes(&a),
+        Command::Interfaces(a) => show::interfaces(&a),
+        Command::Topology(a) => show::topology(&a),
+        Command::Metrics(a) => show::metrics(&a),
         #[cfg(feature = "sim")]
         Command::Sim(a) => {
             let started = std::time::Instant::now();

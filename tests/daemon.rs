@@ -63,14 +63,14 @@ fn signal(d: &Daemon, sig: &str) {
 }
 
 fn status_json(ns: &Netns, sock: &Path) -> serde_json::Value {
+    query_json(ns, sock, "status")
+}
+
+/// `roost <cmd> --json` against the daemon behind `sock`.
+fn query_json(ns: &Netns, sock: &Path, cmd: &str) -> serde_json::Value {
     let out = roost_in(
         ns,
-        &[
-            "status",
-            "--json",
-            "--control-socket",
-            sock.to_str().unwrap(),
-        ],
+        &[cmd, "--json", "--control-socket", sock.to_str().unwrap()],
     );
     assert!(
         out.status.success(),
@@ -163,7 +163,7 @@ fn two_daemons() {
     );
 
     let st = status_json(&a, &sock_a);
-    assert_eq!(st["status"]["originator"], "fd00:a::1");
+    assert_eq!(st["originator"], "fd00:a::1");
     assert_eq!(st["mesh_interfaces"][0]["name"], "ra");
     assert_eq!(st["mesh_interfaces"][0]["state"], "up");
     assert_eq!(st["kernel"]["table"], 76);
@@ -171,7 +171,7 @@ fn two_daemons() {
         &a,
         &["status", "--control-socket", sock_a.to_str().unwrap()],
     );
-    assert!(String::from_utf8_lossy(&summary.stdout).contains("originator  fd00:a::1"));
+    assert!(String::from_utf8_lossy(&summary.stdout).contains("originator   fd00:a::1"));
 
     // A second daemon on the same interface is refused and touches nothing.
     let other_sock = dir.join("a2.sock");
@@ -209,7 +209,7 @@ fn two_daemons() {
     write_conf("\tlist announce '10.77.9.0/24'\n\toption hostname 'renamed-a'\n");
     signal(&da, "HUP");
     wait_for("reloaded announcement", Duration::from_secs(5), || {
-        status_json(&a, &sock_a)["status"]["announced"]
+        status_json(&a, &sock_a)["announced"]
             .as_array()
             .is_some_and(|v| v.iter().any(|p| p == "10.77.9.0/24"))
     });
@@ -217,8 +217,8 @@ fn two_daemons() {
         "b learns the new name and prefix",
         Duration::from_secs(5),
         || {
-            let st = status_json(&b, &sock_b);
-            st["status"]["originators"].as_array().is_some_and(|os| {
+            let st = query_json(&b, &sock_b, "originators");
+            st["originators"].as_array().is_some_and(|os| {
                 os.iter().any(|o| {
                     o["hostname"] == "renamed-a"
                         && o["announced"]

@@ -159,6 +159,11 @@ impl Engine {
         self.cfg.originator
     }
 
+    /// The hostname this node announces.
+    pub fn hostname(&self) -> Option<&str> {
+        self.cfg.hostname.as_deref()
+    }
+
     pub fn params(&self) -> &Params {
         &self.cfg.params
     }

@@ -10,15 +10,16 @@ use std::os::fd::AsRawFd;
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 
-use super::control::{self, ControlServer};
+use super::control::ControlServer;
 use super::link::LinkWatch;
-use super::route::{KernelSummary, RouteSync};
+use super::query::{self, IfaceState};
+use super::route::RouteSync;
 use super::signals::{Sig, Signals};
 use super::socket::{MeshSocket, OpenError, Received, HEADER_OVERHEAD};
 use super::time::Clock;
 use super::{iftype, log, rules, sysctl, Error};
 use crate::config::{Settings, RULE_PRIO_MAIN_SPECIFIC, RULE_PRIO_TABLE};
-use crate::engine::{Engine, EngineConfig, Event, IfaceKind, Input, Output, Params, Status, Time};
+use crate::engine::{Engine, EngineConfig, Event, IfaceKind, Input, Output, Params, Time};
 
 const T_SIGNAL: Token = Token(0);
 const T_ROUTE: Token = Token(1);
@@ -40,24 +41,6 @@ struct Active {
     mtu: u32,
     sock: MeshSocket,
     token: Token,
-}
-
-/// Configured interface state, for `roost status`.
-#[derive(serde::Serialize)]
-struct IfaceState {
-    name: String,
-    ifindex: Option<u32>,
-    state: String,
-}
-
-#[derive(serde::Serialize)]
-struct StatusReply<'a> {
-    version: &'static str,
-    uptime_s: u64,
-    table: u32,
-    mesh_interfaces: Vec<IfaceState>,
-    status: &'a Status,
-    kernel: KernelSummary,
 }
 
 pub struct Daemon {
@@ -388,20 +371,15 @@ impl Daemon {
     }
 
     fn serve_client(&mut self, token: Token, now: Time) {
-        let status = self.engine.status(now);
-        let reply = StatusReply {
-            version: env!("CARGO_PKG_VERSION"),
-            uptime_s: now.millis() / 1000,
+        let ctx = query::Ctx {
+            engine: &self.engine,
+            route: &self.route,
             table: self.settings.table,
-            mesh_interfaces: self.iface_states(),
-            status: &status,
-            kernel: self.route.summary(now),
+            ifaces: self.iface_states(),
+            now,
         };
-        let status_json = serde_json::to_string(&reply)
-            .unwrap_or_else(|e| control::error_reply(&format!("cannot encode status: {e}")));
-        let engine = &self.engine;
         self.control.serve(self.poll.registry(), token, |line| {
-            handle_request(line, &status_json, || topology_reply(engine, line))
+            query::answer(&ctx, line)
         });
     }
 
@@ -603,62 +581,5 @@ impl Daemon {
         self.reconcile_ifaces(now)?;
         log::info!("configuration reloaded");
         Ok(())
-    }
-}
-
-/// `{"cmd":"topology"}` → the engine's map; with `"format":"netjson"`, a
-/// NetJSON NetworkGraph.
-fn topology_reply(engine: &Engine, line: &str) -> String {
-    let t = engine.topology();
-    let netjson = serde_json::from_str::<serde_json::Value>(line)
-        .ok()
-        .and_then(|v| {
-            v.get("format")
-                .and_then(|f| f.as_str())
-                .map(|f| f == "netjson")
-        })
-        .unwrap_or(false);
-    let v = if netjson {
-        crate::netjson::network_graph(&t)
-    } else {
-        serde_json::json!({ "topology": t })
-    };
-    serde_json::to_string(&v)
-        .unwrap_or_else(|e| control::error_reply(&format!("cannot encode topology: {e}")))
-}
-
-/// Answers one control request; `status_json` is the status reply,
-/// `topology` builds the topology reply.
-fn handle_request(line: &str, status_json: &str, topology: impl FnOnce() -> String) -> String {
-    let v: serde_json::Value = match serde_json::from_str(line) {
-        Ok(v) => v,
-        Err(e) => return control::error_reply(&format!("bad request: {e}")),
-    };
-    match v.get("cmd").and_then(|c| c.as_str()) {
-        Some("status") => status_json.to_string(),
-        Some("topology") => topology(),
-        Some(other) => control::error_reply(&format!("unknown command '{other}'")),
-        None => control::error_reply("missing \"cmd\""),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::handle_request;
-
-    #[test]
-    fn requests() {
-        let topo = || "T".to_string();
-        assert_eq!(handle_request(r#"{"cmd":"status"}"#, "{}", topo), "{}");
-        assert_eq!(handle_request(r#"{"cmd":"topology"}"#, "{}", topo), "T");
-        assert_eq!(
-            handle_request(r#"{"cmd":"dance"}"#, "{}", topo),
-            r#"{"error":"unknown command 'dance'"}"#
-        );
-        assert_eq!(
-            handle_request("{}", "{}", topo),
-            r#"{"error":"missing \"cmd\""}"#
-        );
-        assert!(handle_request("nope", "{}", topo).starts_with(r#"{"error":"bad request"#));
     }
 }

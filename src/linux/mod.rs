@@ -11,6 +11,7 @@ pub mod iftype;
 pub mod link;
 pub mod log;
 pub mod nl;
+pub mod query;
 pub mod route;
 pub mod rules;
 pub mod signals;

@@ -375,6 +375,11 @@ impl RouteSync {
             .min()
     }
 
+    /// The routes the engine wants, by destination.
+    pub fn desired(&self) -> impl Iterator<Item = &Route> {
+        self.desired.values()
+    }
+
     pub fn is_idle(&self) -> bool {
         self.inflight.is_empty()
     }
