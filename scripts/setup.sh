@@ -43,3 +43,25 @@ MSG
         return 1
     fi
 }
+
+# What only the test suite needs: tshark (the dissector test) and a Python
+# venv with netdiff (the NetJSON test) at target/py-venv. The tests find
+# the venv there, or at $ROOST_PYTHON.
+roost_test_tools() {
+    local need=()
+    command -v tshark >/dev/null || need+=(tshark)
+    python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
+    if [ ${#need[@]} -gt 0 ]; then
+        export DEBIAN_FRONTEND=noninteractive
+        # tshark asks whether non-root users may capture: no.
+        echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+        apt-get update
+        apt-get install -y --no-install-recommends "${need[@]}"
+    fi
+    local venv=target/py-venv
+    if ! "$venv/bin/python3" -c 'import netdiff' 2>/dev/null; then
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install --quiet 'netdiff==1.3.1'
+    fi
+    echo "tshark $(tshark --version 2>/dev/null | head -1 | awk '{print $3}'), netdiff in $venv"
+}

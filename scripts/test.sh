@@ -3,8 +3,9 @@
 #
 #   sudo bash scripts/test.sh
 #
-# Installs what is missing (iproute2, nftables, iputils-ping, gcc, curl; the
-# rustfmt and clippy components if rustup is there), then runs
+# Installs what is missing (iproute2, nftables, iputils-ping, gcc, curl,
+# tshark, python3-venv and netdiff in target/py-venv; the rustfmt and clippy
+# components if rustup is there), then runs
 #   cargo fmt --check
 #   cargo clippy --all-targets -- -D warnings
 #   cargo build --release (and --no-default-features, the router build)
@@ -30,6 +31,7 @@ step "System packages"
 # shellcheck source=scripts/setup.sh
 . scripts/setup.sh
 roost_setup test.sh
+roost_test_tools
 if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
     if command -v rustup >/dev/null; then
         rustup component add rustfmt clippy

@@ -2,11 +2,14 @@
 //!
 //! Request `{"cmd":"status"}` → one JSON line. Unknown commands and bad
 //! requests get `{"error":"..."}`. Lines are at most [`MAX_LINE`] bytes and
-//! at most [`MAX_CLIENTS`] clients are served at once.
+//! at most [`MAX_CLIENTS`] clients are served at once; when a new client
+//! comes while all places are taken, the one idle longest is dropped, so
+//! idle or stuck clients cannot lock the CLI out.
 
 use std::io::{self, Read, Write};
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use mio::net::{UnixListener, UnixStream};
 use mio::{Interest, Registry, Token};
@@ -15,8 +18,12 @@ use super::log;
 
 pub const MAX_LINE: usize = 4096;
 pub const MAX_CLIENTS: usize = 8;
-/// A client that does not read its replies is dropped past this.
-const MAX_PENDING_OUT: usize = 8 * 1024 * 1024;
+/// Reply bytes queued for a client that does not read them; past this,
+/// its requests are not read until it does.
+const MAX_PENDING_OUT: usize = 1024 * 1024;
+/// Requests answered per readiness event, so one busy client cannot stall
+/// the routing loop.
+const LINES_PER_CALL: usize = 16;
 
 struct Client {
     stream: UnixStream,
@@ -25,6 +32,7 @@ struct Client {
     wbuf: Vec<u8>,
     /// Close once `wbuf` is written.
     closing: bool,
+    last_active: Instant,
 }
 
 pub struct ControlServer {
@@ -91,9 +99,7 @@ impl ControlServer {
             match self.listener.accept() {
                 Ok((mut stream, _)) => {
                     if self.clients.len() >= MAX_CLIENTS {
-                        log::debug!("control: too many clients, refusing one");
-                        let _ = stream.write_all(b"{\"error\":\"too many clients\"}\n");
-                        continue;
+                        self.evict_idlest(registry);
                     }
                     let token = self.alloc_token();
                     if let Err(e) = registry.register(
@@ -110,6 +116,7 @@ impl ControlServer {
                         rbuf: Vec::new(),
                         wbuf: Vec::new(),
                         closing: false,
+                        last_active: Instant::now(),
                     });
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
@@ -120,6 +127,19 @@ impl ControlServer {
                 }
             }
         }
+    }
+
+    /// Drops the client idle longest (it gets an error line if it reads).
+    fn evict_idlest(&mut self, registry: &Registry) {
+        let Some(i) = (0..self.clients.len()).min_by_key(|&i| self.clients[i].last_active) else {
+            return;
+        };
+        let mut c = self.clients.swap_remove(i);
+        log::debug!("control: too many clients, dropping the one idle longest");
+        let _ = c
+            .stream
+            .write_all(b"{\"error\":\"too many clients: dropped the one idle longest\"}\n");
+        let _ = registry.deregister(&mut c.stream);
     }
 
     fn alloc_token(&mut self) -> Token {
@@ -136,6 +156,12 @@ impl ControlServer {
 
     /// Serves the client behind `token`: reads requests, answers each line
     /// with `handle(line)`, writes replies.
+    ///
+    /// Bounded work per call: at most [`LINES_PER_CALL`] requests (the
+    /// registration is re-armed so the rest is served on the next loop
+    /// turn), and no more reading while [`MAX_PENDING_OUT`] reply bytes
+    /// wait for a client that does not read (the next writable event
+    /// resumes it).
     pub fn serve(
         &mut self,
         registry: &Registry,
@@ -147,51 +173,44 @@ impl ControlServer {
         };
         let c = &mut self.clients[i];
         let mut eof = false;
-        let mut buf = [0u8; 1024];
-        while !c.closing {
-            match c.stream.read(&mut buf) {
-                Ok(0) => {
-                    eof = true;
-                    break;
-                }
-                Ok(n) => {
-                    c.rbuf.extend_from_slice(&buf[..n]);
-                    while let Some(pos) = c.rbuf.iter().position(|&b| b == b'\n') {
-                        let line: Vec<u8> = c.rbuf.drain(..=pos).collect();
-                        let reply = match std::str::from_utf8(&line) {
-                            Ok(s) if s.trim().is_empty() => continue,
-                            Ok(s) => handle(s.trim()),
-                            Err(_) => error_reply("request is not UTF-8"),
-                        };
-                        c.wbuf.extend_from_slice(reply.as_bytes());
-                        c.wbuf.push(b'\n');
-                    }
-                    if c.rbuf.len() > MAX_LINE {
-                        c.wbuf
-                            .extend_from_slice(error_reply("request line too long").as_bytes());
-                        c.wbuf.push(b'\n');
-                        c.closing = true;
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => {
-                    eof = true;
-                    break;
-                }
-            }
-        }
         let mut broken = false;
-        while !c.wbuf.is_empty() {
-            match c.stream.write(&c.wbuf) {
-                Ok(0) => {
+        let mut lines = 0;
+        let mut buf = [0u8; 1024];
+        loop {
+            let write_blocked = match flush(c) {
+                Ok(blocked) => blocked,
+                Err(()) => {
                     broken = true;
                     break;
                 }
+            };
+            if c.closing || eof || (write_blocked && c.wbuf.len() >= MAX_PENDING_OUT) {
+                break;
+            }
+            if lines >= LINES_PER_CALL {
+                let _ = registry.reregister(
+                    &mut c.stream,
+                    token,
+                    Interest::READABLE | Interest::WRITABLE,
+                );
+                break;
+            }
+            // Complete lines already buffered are answered before reading more.
+            if answer_lines(c, &mut lines, &mut handle) || c.closing {
+                continue;
+            }
+            match c.stream.read(&mut buf) {
+                Ok(0) => eof = true,
                 Ok(n) => {
-                    c.wbuf.drain(..n);
+                    c.last_active = Instant::now();
+                    c.rbuf.extend_from_slice(&buf[..n]);
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if flush(c).is_err() {
+                        broken = true;
+                    }
+                    break;
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(_) => {
                     broken = true;
@@ -199,8 +218,7 @@ impl ControlServer {
                 }
             }
         }
-        let done =
-            broken || c.wbuf.len() > MAX_PENDING_OUT || ((eof || c.closing) && c.wbuf.is_empty());
+        let done = broken || ((eof || c.closing) && c.wbuf.is_empty());
         if done {
             let mut c = self.clients.swap_remove(i);
             let _ = registry.deregister(&mut c.stream);
@@ -211,6 +229,56 @@ impl ControlServer {
     pub fn remove(&self) {
         let _ = std::fs::remove_file(&self.path);
     }
+}
+
+/// Answers buffered complete lines while the per-call budget lasts;
+/// true if it answered any. A partial line longer than [`MAX_LINE`] gets an
+/// error and closes the client.
+fn answer_lines(
+    c: &mut Client,
+    lines: &mut usize,
+    handle: &mut impl FnMut(&str) -> String,
+) -> bool {
+    let before = *lines;
+    while *lines < LINES_PER_CALL {
+        let Some(pos) = c.rbuf.iter().position(|&b| b == b'\n') else {
+            if c.rbuf.len() > MAX_LINE {
+                c.wbuf
+                    .extend_from_slice(error_reply("request line too long").as_bytes());
+                c.wbuf.push(b'\n');
+                c.rbuf.clear();
+                c.closing = true;
+            }
+            break;
+        };
+        let line: Vec<u8> = c.rbuf.drain(..=pos).collect();
+        let reply = match std::str::from_utf8(&line) {
+            Ok(s) if s.trim().is_empty() => continue,
+            Ok(s) => handle(s.trim()),
+            Err(_) => error_reply("request is not UTF-8"),
+        };
+        c.wbuf.extend_from_slice(reply.as_bytes());
+        c.wbuf.push(b'\n');
+        *lines += 1;
+    }
+    *lines > before
+}
+
+/// Writes as much of `c.wbuf` as the socket takes. `Ok(true)`: the socket
+/// is full (a writable event will come); `Err`: the client is gone.
+fn flush(c: &mut Client) -> Result<bool, ()> {
+    while !c.wbuf.is_empty() {
+        match c.stream.write(&c.wbuf) {
+            Ok(0) => return Err(()),
+            Ok(n) => {
+                c.wbuf.drain(..n);
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return Err(()),
+        }
+    }
+    Ok(false)
 }
 
 pub fn error_reply(msg: &str) -> String {
