@@ -373,7 +373,7 @@ impl Daemon {
     fn serve_client(&mut self, token: Token, now: Time) {
         let ctx = query::Ctx {
             engine: &self.engine,
-            route: &self.route,
+            route: Some(&self.route),
             table: self.settings.table,
             ifaces: self.iface_states(),
             now,

@@ -22,10 +22,12 @@ pub struct IfaceState {
     pub state: String,
 }
 
-/// What a request may look at.
+/// What a request may look at. Without `route` (a benchmark's engine
+/// with no kernel behind it) `status` has no `kernel` part and `routes`
+/// is refused.
 pub struct Ctx<'a> {
     pub engine: &'a Engine,
-    pub route: &'a RouteSync,
+    pub route: Option<&'a RouteSync>,
     pub table: u32,
     pub ifaces: Vec<IfaceState>,
     pub now: Time,
@@ -80,7 +82,10 @@ pub fn answer(ctx: &Ctx, line: &str) -> String {
         "neighbours" => neighbours(ctx, &req),
         "originators" => originators(ctx, &req),
         "gateways" => gateways(ctx),
-        "routes" => routes(ctx),
+        "routes" => match ctx.route {
+            Some(r) => routes(ctx, r),
+            None => return error_reply("no kernel table here"),
+        },
         "topology" => {
             let t = ctx.engine.topology();
             if req.netjson {
@@ -114,7 +119,7 @@ fn status(ctx: &Ctx) -> Value {
         "originators": st.originators.len(),
         "routed": routed,
         "counters": counters,
-        "kernel": ctx.route.summary(ctx.now),
+        "kernel": ctx.route.map(|r| r.summary(ctx.now)),
     })
 }
 
@@ -265,7 +270,7 @@ fn gateways(ctx: &Ctx) -> Value {
 
 /// One destination of `routes`: what the engine wants and what the kernel
 /// has, and how they compare.
-fn routes(ctx: &Ctx) -> Value {
+fn routes(ctx: &Ctx, sync: &RouteSync) -> Value {
     let st = ctx.engine.status(ctx.now);
     let (kernel, kernel_error) = match route::dump(ctx.table) {
         Ok(k) => (k, None),
@@ -273,7 +278,7 @@ fn routes(ctx: &Ctx) -> Value {
     };
     let mut by_dst: BTreeMap<_, (Option<KernelRoute>, Option<Ipv6Addr>, Vec<KernelRoute>)> =
         BTreeMap::new();
-    for r in ctx.route.desired() {
+    for r in sync.desired() {
         by_dst.entry(r.dst).or_default().0 = Some(KernelRoute::from_route(r));
         by_dst.entry(r.dst).or_default().1 = Some(r.originator);
     }
