@@ -11,6 +11,11 @@
 #   cargo build --release (and --no-default-features, the router build)
 #   cargo test --release          (with CI=true: root-only tests must run)
 #   roost sim --topo rgg:20 --duration 60 --seed 1   (simulator smoke run)
+#   cross/build.sh for mips and mipsel (static router binaries; installs
+#   Debian's rustc-web toolchain and zig on first use, ~1.8 GB) and
+#   cross/mixed-mesh.sh (x86_64 -- mipsel under qemu -- x86_64 netns mesh)
+# ROOST_SKIP_CROSS=1 leaves the last two out (for quick local runs; CI
+# does not set it).
 # and exits non-zero on the first failure. Root is needed for the network
 # namespace tests (they create, and delete, namespaces named roosttest-*).
 set -euo pipefail
@@ -63,5 +68,14 @@ cargo test --release
 
 step "Simulator smoke run"
 ./target/release/roost sim --topo rgg:20 --duration 60 --seed 1
+
+if [ "${ROOST_SKIP_CROSS:-}" = 1 ]; then
+    echo "NOTICE: ROOST_SKIP_CROSS=1: the mips/mipsel builds and the mixed-architecture mesh were NOT run"
+else
+    step "Cross smoke: static mips and mipsel router binaries (cross/build.sh)"
+    bash cross/build.sh mips-unknown-linux-musl mipsel-unknown-linux-musl
+    step "Mixed-architecture mesh: x86_64 -- mipsel under qemu-user -- x86_64"
+    ROOST_NATIVE=target/release/roost bash cross/mixed-mesh.sh mipsel-unknown-linux-musl
+fi
 
 printf '\n\033[1mAll tests passed\033[0m in %d s\n' $(($(date +%s) - start))

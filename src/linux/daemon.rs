@@ -196,11 +196,19 @@ impl Daemon {
         let now = self.clock.now();
         self.reconcile_ifaces(now)?;
         sysctl::setup_global();
-        rules::install(self.settings.table).map_err(Error::io("cannot install ip rules"))?;
-        log::info!(
-            "rules: {RULE_PRIO_MAIN_SPECIFIC} lookup main suppress_prefixlength 0, {RULE_PRIO_TABLE} lookup {}",
-            self.settings.table
-        );
+        let table = self.settings.table;
+        match rules::install(table) {
+            Ok(()) => log::info!(
+                "rules: {RULE_PRIO_MAIN_SPECIFIC} lookup main suppress_prefixlength 0, {RULE_PRIO_TABLE} lookup {table}"
+            ),
+            // A kernel without policy routing (or an emulator that does not
+            // translate rule messages): routing still runs, but nothing
+            // consults the table until someone adds the rules.
+            Err(e) if e.kind() == std::io::ErrorKind::Unsupported => log::error!(
+                "cannot install ip rules ({e}): the kernel does not support them; Roost's routes in table {table} are not used until rules like `ip rule add lookup {table}` are added by other means"
+            ),
+            Err(e) => return Err(Error::io("cannot install ip rules")(e)),
+        }
         Ok(())
     }
 
