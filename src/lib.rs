@@ -9,6 +9,7 @@ pub mod linux;
 pub mod netjson;
 pub mod prefix;
 pub mod wire;
+pub mod zeroconf;
 
 #[cfg(feature = "sim")]
 pub mod sim;
