@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Static router binaries of Roost for the common OpenWrt CPUs.
 #
-#   cross/build.sh [--sim|--test] [TARGET...]
+#   cross/build.sh [--sim|--test|--immediate-abort] [TARGET...]
 #
 # TARGET is a Rust target triple; without one, all five are built:
 #   mips-unknown-linux-musl         OpenWrt mips_24kc (ath79; big-endian, soft-float)
@@ -12,7 +12,9 @@
 #
 # The router build is `--no-default-features` (no simulator). `--sim` builds
 # the default features instead (with `roost sim`), for the big-endian checks
-# under qemu; those binaries are named roost-sim. `--test` instead runs the
+# under qemu; those binaries are named roost-sim. `--immediate-abort` builds
+# the router binary with -Cpanic=immediate-abort (no panic messages; its own
+# target directory), named roost-ia. `--test` instead runs the
 # library's unit tests (`cargo test --lib`, release profile without LTO,
 # panic=unwind as the test harness needs) for
 # each TARGET under qemu-user (qemu-mips-static -cpu 24Kc etc.; the package
@@ -56,11 +58,13 @@ OUT=$TARGET_DIR/out
 
 features=(--no-default-features)
 binname=roost
+immediate_abort=
 mode=build
 targets=()
 for arg in "$@"; do
     case "$arg" in
         --sim) features=(); binname=roost-sim ;;
+        --immediate-abort) immediate_abort=1; binname=roost-ia ;;
         --test) features=(); mode="test" ;;
         -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         -*) echo "build.sh: unknown option $arg" >&2; exit 2 ;;
@@ -140,7 +144,11 @@ qemu_runner() {
 
 for t in "${targets[@]}"; do
     prefix=CARGO_TARGET_$(echo "$t" | tr 'a-z-' 'A-Z_')
-    export "${prefix}_RUSTFLAGS=-C target-feature=+crt-static -C link-self-contained=no"
+    flags="-C target-feature=+crt-static -C link-self-contained=no"
+    # No unwinding or panic-message machinery at all: a panic is an
+    # immediate abort (SIGILL/abort, no message).
+    [ -z "$immediate_abort" ] || flags="$flags -Zunstable-options -Cpanic=immediate-abort"
+    export "${prefix}_RUSTFLAGS=$flags"
     if [ "$mode" = test ]; then
         step "Unit tests (--lib) for $t under qemu-user"
         runner=$(qemu_runner "$t")
@@ -155,13 +163,15 @@ for t in "${targets[@]}"; do
     fi
     step "Building $binname for $t"
     start=$(date +%s)
+    tdir=$TARGET_DIR
+    [ -z "$immediate_abort" ] || tdir=$TARGET_DIR/immediate-abort
     cargo-zigbuild build --release --locked \
         --target "$t" "${features[@]}" \
         -Zbuild-std=std,panic_abort -Zbuild-std-features= \
-        --target-dir "$TARGET_DIR"
+        --target-dir "$tdir"
     secs=$(( $(date +%s) - start ))
     mkdir -p "$OUT/$t"
-    cp "$TARGET_DIR/$t/release/roost" "$OUT/$t/$binname"
+    cp "$tdir/$t/release/roost" "$OUT/$t/$binname"
     bin=$OUT/$t/$binname
     desc=$(file -b "$bin")
     echo "$bin: $desc"
