@@ -3,13 +3,16 @@
 #
 #   sudo bash scripts/test.sh
 #
-# Installs what is missing (iproute2, nftables, iputils-ping, gcc, curl; the
-# rustfmt and clippy components if rustup is there), then runs
+# Installs what is missing (iproute2, nftables, iputils-ping, gcc, curl,
+# babeld, python3; the rustfmt and clippy components if rustup is there),
+# then runs
 #   cargo fmt --check
 #   cargo clippy --all-targets -- -D warnings
 #   cargo build --release (and --no-default-features, the router build)
 #   cargo test --release          (with CI=true: root-only tests must run)
 #   roost sim --topo rgg:20 --duration 60 --seed 1   (simulator smoke run)
+#   python3 benches/meshbench --smoke   (Roost against babeld: fails if Roost's
+#                                        failover is slower or it has a loop)
 # and exits non-zero on the first failure. Root is needed for the network
 # namespace tests (they create, and delete, namespaces named roosttest-*).
 set -euo pipefail
@@ -61,5 +64,8 @@ cargo test --release
 
 step "Simulator smoke run"
 ./target/release/roost sim --topo rgg:20 --duration 60 --seed 1
+
+step "Benchmark smoke run (Roost against babeld, twopath, under 3 min)"
+python3 benches/meshbench --smoke
 
 printf '\n\033[1mAll tests passed\033[0m in %d s\n' $(($(date +%s) - start))

@@ -15,6 +15,7 @@ import os
 import shutil
 import sys
 
+sys.dont_write_bytecode = True  # run as root from a work tree: leave no __pycache__
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from meshbench import daemons, owned, scenarios  # noqa: E402
@@ -36,6 +37,7 @@ def parse_args():
     ap.add_argument("--window", type=float, default=240, help="s of the overhead window")
     ap.add_argument("--sizes", default="5,10,20,40", help="N of the overhead meshes")
     ap.add_argument("--sim-timeout", type=int, default=1200, help="s allowed to each simulator run")
+    ap.add_argument("--sim-mem-gib", type=int, default=8, help="address space allowed to each simulator run")
     return ap.parse_args()
 
 
@@ -83,7 +85,7 @@ def full(roost, babeld, args):
             scenarios.failover(d, loss, args.settle)
     if "sim" in only:
         log("simulator scale runs start (in the background)")
-        sim = scenarios.sim_scale(args.roost, [("rgg:1000", 300), ("rgg:5000", 120)], args.sim_timeout)
+        sim = scenarios.sim_scale(args.roost, [("rgg:1000", 300), ("rgg:5000", 120)], args.sim_timeout, args.sim_mem_gib)
     if "overhead" in only:
         log(f"control overhead at N={sizes}: {args.warmup:.0f} s warm-up, {args.window:.0f} s window")
         scenarios.overhead(both, sizes, args.warmup, args.window)

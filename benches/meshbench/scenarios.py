@@ -16,7 +16,8 @@ from .report import emit, log
 def cold_start(daemon, spec, runs, settle):
     """Time from starting every daemon at once until every node's routes
     reach every other node (IPv4 and IPv6); then, `settle` s later, route
-    correctness: loops, blackholes, stretch, and pings."""
+    correctness: loops, blackholes, stretch (hops against the shortest
+    path), and pings."""
     n, edges = topo.parse(spec)
     dist = topo.hop_counts(n, edges)
     scen = f"cold start {spec}"
@@ -38,6 +39,7 @@ def cold_start(daemon, spec, runs, settle):
     emit(scen, "convergence, median", daemon.name, statistics.median(times), "s")
     emit(scen, "convergence, worst", daemon.name, max(times), "s")
     stretch = [s for c in checks for s in c["stretch"]]
+    scen = f"{scen}, {settle:.0f} s after convergence"
     emit(scen, "loops (pairs, all runs)", daemon.name, sum(c["loop"] for c in checks), "pairs")
     emit(scen, "blackholes (pairs, all runs)", daemon.name, sum(c["blackhole"] for c in checks), "pairs")
     emit(scen, "stretch, mean", daemon.name, statistics.mean(stretch) if stretch else None, "hops/shortest")
@@ -65,10 +67,11 @@ def wait_until(cond, timeout):
 
 def failover(daemon, loss, settle, revert=True):
     """Two paths from A (1) to Z (5): A-B-Z and A-C-D-Z, every link losing
-    `loss` % per direction. With a 50 ms ping from A to Z (IPv4 and IPv6),
-    the first link of the active path is cut silently; the outage is the
-    longest gap in the replies. Then the link returns: the revert is the
-    time until A routes via B again. Returns the longer outage."""
+    `loss` % per direction. With a 50 ms ping from A to Z (IPv4 and IPv6)
+    running from `settle` s before, the first link of the active path is
+    cut silently; the outage is the longest gap in the replies. Then the
+    link returns: the revert is the time until A routes via B again.
+    Returns the longer outage."""
     n, edges = topo.parse("twopath")
     dist = topo.hop_counts(n, edges)
     scen = f"failover twopath {loss}% loss"
@@ -84,10 +87,10 @@ def failover(daemon, loss, settle, revert=True):
 
         if wait_until(lambda: via(2), 60) is None:
             log(f"{daemon.name}: A does not route via B before the cut")
-        time.sleep(settle)
-        first = next_hop(mesh, daemon, 1, 5, socket.AF_INET)
         probes = {fam: measure.Probe(mesh, 1, f(5)) for fam, f in measure.FAMILIES.items()}
-        time.sleep(3)
+        t_probe = time.time() + 1
+        time.sleep(settle + 3)
+        first = next_hop(mesh, daemon, 1, 5, socket.AF_INET)
         t_cut = time.time()
         mesh.set_cut(1, first, True)
 
@@ -110,8 +113,8 @@ def failover(daemon, loss, settle, revert=True):
         emit(scen, "outage IPv4", daemon.name, gaps[socket.AF_INET], "s", cut=f"1-{first}")
         emit(scen, "outage IPv6", daemon.name, gaps[socket.AF_INET6], "s", cut=f"1-{first}")
         emit(scen, "routes repaired", daemon.name, fixed, "s")
-        emit(scen, "longest gap before the cut", daemon.name,
-             max(measure.longest_gap(r, t_cut - 3, t_cut) for r in replies.values()), "s")
+        emit(scen, f"longest gap in the {settle + 2:.0f} s before the cut", daemon.name,
+             max(measure.longest_gap(r, t_probe, t_cut) for r in replies.values()), "s")
         if revert:
             emit(scen, "revert to the shorter path", daemon.name, back, "s")
             emit(scen, "longest gap after the link returns", daemon.name,
@@ -156,6 +159,8 @@ def overhead(dmns, sizes, warmup, window):
             cpu = [100 * (daemons.cpu_ticks(p) - c0[i]) / tick / dt for i, p in procs.items()]
             emit(f"footprint rgg:{n}:1", "peak RSS, max over nodes", d.name, max(rss), "MiB")
             emit(f"footprint rgg:{n}:1", "CPU, mean over nodes", d.name, statistics.mean(cpu), "% of a core")
+        for d, n, mesh, procs in runs:
+            steady_state_check(d, f"rgg:{n}:1", mesh)
         for name, pts in per_node.items():
             emit("control overhead", f"growth N={sizes[0]}..{sizes[-1]} (least squares)", name, slope(pts),
                  "B/s per added node")
@@ -163,6 +168,18 @@ def overhead(dmns, sizes, warmup, window):
         for d, n, mesh, procs in runs:
             daemons.stop_all(procs)
             mesh.close()
+
+
+def steady_state_check(daemon, spec, mesh):
+    """Route correctness of a mesh that has been running for minutes."""
+    scen = f"steady state {spec}"
+    r = measure.check(mesh, measure.snapshot(mesh, daemon.proto), topo.hop_counts(mesh.n, mesh.edges))
+    emit(scen, "loops", daemon.name, r["loop"], "pairs")
+    emit(scen, "blackholes", daemon.name, r["blackhole"], "pairs")
+    emit(scen, "stretch, mean", daemon.name, statistics.mean(r["stretch"]) if r["stretch"] else None,
+         "hops/shortest")
+    emit(scen, "stretch, max", daemon.name, max(r["stretch"], default=None), "hops/shortest")
+    emit(scen, "failed pings", daemon.name, len(measure.ping_sweep(mesh)), "pings")
 
 
 def slope(pts):
@@ -175,7 +192,8 @@ def slope(pts):
 def callgrind(dmns, warmup, window):
     """Instructions (callgrind) of the middle node of chain:5 in steady
     state, both daemons side by side (instruction counts do not depend on
-    the CPU's load); for Roost also per received OGM."""
+    the CPU's load); for Roost also all its instructions divided by the
+    OGMs (and datagrams) it received in the window."""
     runs = []
     try:
         for d in dmns:
@@ -187,11 +205,11 @@ def callgrind(dmns, warmup, window):
                                                         f"--callgrind-out-file={out}"))
             runs.append((d, mesh, procs, out))
         time.sleep(warmup)
-        ogms = {}
+        rx = {}
         for d, mesh, procs, out in runs:
             owned.sh(["callgrind_control", "-z", str(procs[3].pid)])
             if isinstance(d, daemons.Roost):
-                ogms[d.name] = d.status(mesh, 3)["status"]["counters"]["rx_ogms"]
+                rx[d.name] = d.status(mesh, 3)["status"]["counters"]
         t0 = time.monotonic()
         time.sleep(window)
         dt = time.monotonic() - t0
@@ -199,10 +217,12 @@ def callgrind(dmns, warmup, window):
             owned.sh(["callgrind_control", "-d", str(procs[3].pid)])
             ir = callgrind_total(out + ".1")
             emit("callgrind chain:5 middle node", "instructions per s", d.name, ir / dt, "Ir/s")
-            if d.name in ogms:
-                rx = d.status(mesh, 3)["status"]["counters"]["rx_ogms"] - ogms[d.name]
-                emit("callgrind chain:5 middle node", "instructions per received OGM (all work / OGMs)",
-                     d.name, ir / rx if rx else None, "Ir", rx_ogms=rx)
+            if d.name in rx:
+                now = d.status(mesh, 3)["status"]["counters"]
+                for what, key in [("OGM", "rx_ogms"), ("datagram", "rx_packets")]:
+                    k = now[key] - rx[d.name][key]
+                    emit("callgrind chain:5 middle node", f"instructions per received {what} (all work / {what}s)",
+                         d.name, ir / k if k else None, "Ir", received=k)
     finally:
         for d, mesh, procs, out in runs:
             daemons.stop_all(procs)
@@ -221,21 +241,26 @@ def callgrind_total(path):
 
 
 def binary_sizes(roost_binary):
-    emit("footprint", "binary size x86_64 (as run)", "roost", os.path.getsize(roost_binary), "bytes")
-    emit("footprint", "binary size x86_64 (as run)", "babeld", os.path.getsize(daemons.Babeld.binary), "bytes")
-    mips = "target/cross/out/mips-unknown-linux-musl/roost"
-    if os.path.exists(mips):
-        emit("footprint", "binary size MIPS static (cross/build.sh)", "roost", os.path.getsize(mips), "bytes")
+    """The binaries as run (Debian's babeld is dynamically linked), and the
+    router builds where they have been built."""
+    emit("footprint", "binary size x86_64, as run", "roost", os.path.getsize(roost_binary), "bytes")
+    emit("footprint", "binary size x86_64, as run", "babeld", os.path.getsize(daemons.Babeld.binary), "bytes")
+    for what, path in [("x86_64 router build (no simulator)", "target/nosim/release/roost"),
+                       ("MIPS static (cross/build.sh)", "target/cross/out/mips-unknown-linux-musl/roost")]:
+        if os.path.exists(path):
+            emit("footprint", f"binary size {what}", "roost", os.path.getsize(path), "bytes")
 
 
-def sim_scale(binary, runs, timeout):
+def sim_scale(binary, runs, timeout, mem_gib):
     """`roost sim` wall time and peak memory (/usr/bin/time -v), one run
-    after another, on a thread of its own; returns the thread."""
+    after another, on a thread of its own; returns the thread. Each run is
+    limited to `timeout` s and `mem_gib` GiB of address space, so a run too
+    big for the machine fails alone instead of starving its neighbours."""
     def work():
         for spec, dur in runs:
             log_path = f"{owned.workdir}/sim-{spec.replace(':', '-')}.time"
-            p = owned.spawn(["/usr/bin/time", "-v", "timeout", str(timeout), binary, "sim",
-                             "--topo", spec, "--duration", str(dur)], log=log_path)
+            p = owned.spawn(["/usr/bin/time", "-v", "timeout", str(timeout), "prlimit", f"--as={mem_gib << 30}",
+                             binary, "sim", "--topo", spec, "--duration", str(dur)], log=log_path)
             rc = p.wait()
             with open(log_path) as f:
                 text = f.read()
@@ -243,8 +268,9 @@ def sim_scale(binary, runs, timeout):
             rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", text)
             secs = wall and int(wall.group(1) or 0) * 3600 + int(wall.group(2)) * 60 + float(wall.group(3))
             scen = f"simulator {spec} x {dur} s"
-            emit(scen, "wall time", "roost", secs, "s", finished=rc == 0, timeout=timeout)
-            emit(scen, "peak RSS", "roost", rss and int(rss.group(1)) / 1024, "MiB", finished=rc == 0)
+            end = "finished" if rc == 0 else "timed out" if rc == 124 else f"failed (exit {rc}, {mem_gib} GiB limit?)"
+            emit(scen, "wall time", "roost", secs, "s", end=end, timeout_s=timeout, mem_limit_gib=mem_gib)
+            emit(scen, "peak RSS", "roost", rss and int(rss.group(1)) / 1024, "MiB", end=end)
     t = threading.Thread(target=work, daemon=True)
     t.start()
     return t
