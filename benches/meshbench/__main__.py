@@ -19,7 +19,7 @@ sys.dont_write_bytecode = True  # run as root from a work tree: leave no __pycac
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from meshbench import daemons, owned, scenarios  # noqa: E402
-from meshbench.report import log, table  # noqa: E402
+from meshbench.report import log, machine, table  # noqa: E402
 
 PHASES = ["sizes", "cold", "failover", "overhead", "sim", "callgrind"]
 
@@ -75,10 +75,10 @@ def full(roost, babeld, args):
     sim = None
     if "sizes" in only:
         scenarios.binary_sizes(args.roost)
-    for spec in ["chain:6", "grid:4x4", "rgg:20:1"] if "cold" in only else []:
+    for spec, loss in [("chain:6", 0), ("grid:4x4", 0), ("rgg:20:1", 0), ("rgg:20:1", 10)] if "cold" in only else []:
         for d in both:
-            log(f"cold start {spec}: {d.name}")
-            scenarios.cold_start(d, spec, args.runs, min(args.settle, 10))
+            log(f"cold start {spec} at {loss}% loss: {d.name}")
+            scenarios.cold_start(d, spec, args.runs, min(args.settle, 10), loss)
     for loss in [0, 10] if "failover" in only else []:
         for d in both:
             log(f"failover at {loss}% loss: {d.name}")
@@ -106,6 +106,9 @@ def main():
     args.roost = os.path.abspath(args.roost)
     owned.on_signals()
     roost, babeld = daemons.Roost(args.roost), daemons.Babeld()
+    versions = {"roost": owned.sh([args.roost, "--version"]).strip(),
+                "babeld": owned.sh(["sh", "-c", f"{daemons.Babeld.binary} -V 2>&1"], check=False).strip()}
+    machine("start", **versions)
     try:
         return smoke(roost, babeld, min(args.settle, 10)) if args.smoke else full(roost, babeld, args)
     except KeyboardInterrupt as e:
@@ -113,6 +116,7 @@ def main():
         return 130
     finally:
         owned.cleanup()
+        machine("end")
 
 
 sys.exit(main())

@@ -1,8 +1,10 @@
 """Output: one JSON line per measurement on stdout as it is made, and at
 the end a Markdown table with Roost/babeld ratios of the same run."""
 import json
+import os
 import sys
 import threading
+import time
 
 results = []
 _lock = threading.Lock()  # the simulator runs report from their own thread
@@ -13,6 +15,18 @@ def emit(scenario, metric, daemon, value, unit, **extra):
     with _lock:
         results.append(r)
         print(json.dumps(r), flush=True)
+
+
+def machine(when, **versions):
+    """One JSON line describing the machine and its load right now."""
+    with open("/proc/loadavg") as f:
+        load = f.read().split()[:3]
+    with open("/proc/cpuinfo") as f:
+        cpu = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), "?")
+    u = os.uname()
+    print(json.dumps({"machine": when, "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+                      "kernel": f"{u.sysname} {u.release} {u.machine}", "cpu": cpu, "cpus": os.cpu_count(),
+                      "loadavg": load, **versions}), flush=True)
 
 
 def log(msg):

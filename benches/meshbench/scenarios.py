@@ -13,17 +13,17 @@ from .mesh import Mesh, v4, v6
 from .report import emit, log
 
 
-def cold_start(daemon, spec, runs, settle):
+def cold_start(daemon, spec, runs, settle, loss=0):
     """Time from starting every daemon at once until every node's routes
-    reach every other node (IPv4 and IPv6); then, `settle` s later, route
-    correctness: loops, blackholes, stretch (hops against the shortest
-    path), and pings."""
+    reach every other node (IPv4 and IPv6), every link losing `loss` % per
+    direction; then, `settle` s later, route correctness: loops,
+    blackholes, stretch (hops against the shortest path), and pings."""
     n, edges = topo.parse(spec)
     dist = topo.hop_counts(n, edges)
-    scen = f"cold start {spec}"
+    scen = f"cold start {spec}" + (f" {loss}% loss" if loss else "")
     times, checks, failed = [], [], 0
     for k in range(1, runs + 1):
-        mesh, procs = Mesh(n, edges), {}
+        mesh, procs = Mesh(n, edges, loss), {}
         try:
             t0 = time.monotonic()
             procs = daemons.start_all(daemon, mesh)
