@@ -31,12 +31,12 @@ def parse_args():
                     help="twopath cold start and 0%% loss failover only; exit 1 if Roost's outage "
                          "exceeds babeld's or Roost has a loop")
     ap.add_argument("--only", default=",".join(PHASES), help=f"phases to run, from {','.join(PHASES)}")
-    ap.add_argument("--runs", type=int, default=3, help="cold starts per topology and daemon")
-    ap.add_argument("--settle", type=float, default=30, help="s of steady state before a check or cut")
-    ap.add_argument("--warmup", type=float, default=90, help="s before overhead/callgrind windows")
+    ap.add_argument("--runs", type=int, default=2, help="cold starts per topology and daemon")
+    ap.add_argument("--settle", type=float, default=20, help="s of steady state before a check or cut")
+    ap.add_argument("--warmup", type=float, default=60, help="s before overhead/callgrind windows")
     ap.add_argument("--window", type=float, default=240, help="s of the overhead window")
     ap.add_argument("--sizes", default="5,10,20,40", help="N of the overhead meshes")
-    ap.add_argument("--sim-timeout", type=int, default=1200, help="s allowed to each simulator run")
+    ap.add_argument("--sim-timeout", type=int, default=900, help="s allowed to each simulator run")
     ap.add_argument("--sim-mem-gib", type=int, default=8, help="address space allowed to each simulator run")
     return ap.parse_args()
 

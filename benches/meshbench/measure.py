@@ -72,17 +72,17 @@ def wait_converged(mesh, proto, dist, t0, timeout):
     return None
 
 
-def ping_sweep(mesh):
-    """Pings every other node's IPv4 and IPv6 address from every node
-    (one node's pings at a time; one reply within 3 s is enough); returns
+def ping_sweep(mesh, at_once=100):
+    """Pings every other node's IPv4 and IPv6 address from every node,
+    `at_once` pings at a time (one reply within 3 s is enough); returns
     the failed (src, addr) pairs."""
+    todo = [(s, f(d)) for s in mesh.nodes() for d in mesh.nodes() if d != s for f in FAMILIES.values()]
     failed = []
-    for s in mesh.nodes():
-        pings = {(s, f(d)): subprocess.Popen(
-            ["ip", "netns", "exec", mesh.ns[s], "ping", "-n", "-q", "-c", "1", "-w", "3", f(d)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            for d in mesh.nodes() if d != s for f in FAMILIES.values()}
-        failed += [k for k, p in pings.items() if p.wait() != 0]
+    for k in range(0, len(todo), at_once):
+        pings = {(s, a): subprocess.Popen(
+            ["ip", "netns", "exec", mesh.ns[s], "ping", "-n", "-q", "-c", "1", "-w", "3", a],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for s, a in todo[k:k + at_once]}
+        failed += [key for key, p in pings.items() if p.wait() != 0]
     return failed
 
 
