@@ -1,8 +1,10 @@
 # shellcheck shell=bash
-# Shared by demo.sh and test.sh (sourced): installs the Debian packages the
-# demo and the tests need, and finds cargo. Sets nothing else.
+# Shared by demo.sh, test.sh and benches/run.sh (sourced): installs the
+# Debian packages the demo, the tests and the benchmark need, and finds
+# cargo. Sets nothing else.
 #
 #   roost_setup NAME   NAME is the calling script, for messages.
+#   roost_setup_bench  also what only the full benchmark needs (valgrind, time)
 
 roost_setup() {
     local me=$1
@@ -12,6 +14,9 @@ roost_setup() {
     command -v ping >/dev/null || need+=(iputils-ping)
     command -v cc >/dev/null || need+=(gcc libc6-dev)
     command -v curl >/dev/null || need+=(curl ca-certificates)
+    # The benchmark smoke run (benches/meshbench --smoke) compares with babeld.
+    [ -x /usr/sbin/babeld ] || need+=(babeld)
+    command -v python3 >/dev/null || need+=(python3)
     if [ ${#need[@]} -gt 0 ]; then
         export DEBIAN_FRONTEND=noninteractive
         apt-get update
@@ -64,4 +69,16 @@ roost_test_tools() {
         "$venv/bin/pip" install --quiet 'netdiff==1.3.1'
     fi
     echo "tshark $(tshark --version 2>/dev/null | head -1 | awk '{print $3}'), netdiff in $venv"
+}
+
+roost_setup_bench() {
+    local need=()
+    command -v valgrind >/dev/null || need+=(valgrind)
+    [ -x /usr/bin/time ] || need+=(time)
+    command -v prlimit >/dev/null || need+=(util-linux)
+    if [ ${#need[@]} -gt 0 ]; then
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update
+        apt-get install -y --no-install-recommends "${need[@]}"
+    fi
 }

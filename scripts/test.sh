@@ -4,13 +4,15 @@
 #   sudo bash scripts/test.sh
 #
 # Installs what is missing (iproute2, nftables, iputils-ping, gcc, curl,
-# tshark, python3-venv and netdiff in target/py-venv; the rustfmt and clippy
-# components if rustup is there), then runs
+# tshark, python3-venv and netdiff in target/py-venv, babeld, python3;
+# the rustfmt and clippy components if rustup is there), then runs
 #   cargo fmt --check
 #   cargo clippy --all-targets -- -D warnings
 #   cargo build --release (and --no-default-features, the router build)
 #   cargo test --release          (with CI=true: root-only tests must run)
 #   roost sim --topo rgg:20 --duration 60 --seed 1   (simulator smoke run)
+#   python3 benches/meshbench --smoke   (Roost against babeld: fails if Roost's
+#                                        failover is slower or it has a loop)
 #   cross/build.sh for mips and mipsel (static router binaries; installs
 #   Debian's rustc-web toolchain and zig on first use, ~1.8 GB) and
 #   cross/mixed-mesh.sh (x86_64 -- mipsel under qemu -- x86_64 netns mesh)
@@ -68,6 +70,9 @@ cargo test --release
 
 step "Simulator smoke run"
 ./target/release/roost sim --topo rgg:20 --duration 60 --seed 1
+
+step "Benchmark smoke run (Roost against babeld, twopath, under 3 min)"
+python3 benches/meshbench --smoke
 
 if [ "${ROOST_SKIP_CROSS:-}" = 1 ]; then
     echo "NOTICE: ROOST_SKIP_CROSS=1: the mips/mipsel builds and the mixed-architecture mesh were NOT run"
