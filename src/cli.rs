@@ -48,6 +48,9 @@ pub struct SimArgs {
     pub duration: f64,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Mesh key file (hex) every simulated node uses. Repeatable.
+    #[arg(long, value_name = "PATH")]
+    pub key_file: Vec<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -82,6 +85,10 @@ pub struct RunArgs {
     /// Hostname to announce ('' for none) [default: the system hostname].
     #[arg(long, value_name = "NAME")]
     pub hostname: Option<String>,
+    /// Mesh key file (hex): datagrams are authenticated. Repeatable: the
+    /// first key signs, every key is accepted (key rotation).
+    #[arg(long, value_name = "PATH")]
+    pub key_file: Vec<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -130,6 +137,7 @@ impl RunArgs {
             control_socket: self.control_socket.clone(),
             log_level: self.log_level,
             hostname: self.hostname.clone(),
+            key_files: self.key_file.clone(),
         }
     }
 }

@@ -93,6 +93,8 @@ pub struct Settings {
     /// `None`: the system hostname; `Some("")`: announce none.
     pub hostname: Option<String>,
     pub interfaces: Vec<IfaceConfig>,
+    /// Mesh keys (`key_file`): the first signs, all verify. Empty: none.
+    pub keys: Vec<crate::auth::Key>,
     /// The command-line values, applied again on reload (SIGHUP).
     pub overrides: Overrides,
 }
@@ -110,6 +112,7 @@ impl Default for Settings {
             announce: Vec::new(),
             hostname: None,
             interfaces: Vec::new(),
+            keys: Vec::new(),
             overrides: Overrides::default(),
         }
     }
@@ -128,6 +131,7 @@ pub struct Overrides {
     pub control_socket: Option<PathBuf>,
     pub log_level: Option<LogLevel>,
     pub hostname: Option<String>,
+    pub key_files: Vec<PathBuf>,
 }
 
 /// A configuration error, already formatted as `file:line: what`.
@@ -214,7 +218,7 @@ impl Settings {
         let key = o.key.as_str();
         let v = o.value.as_str();
         let bad = |why: String| format!("option '{key}': '{v}' {why}");
-        if o.is_list && key != "announce" {
+        if o.is_list && key != "announce" && key != "key_file" {
             return Err(format!("'{key}' is not a list: use 'option {key}'"));
         }
         match key {
@@ -238,6 +242,13 @@ impl Settings {
                     .map_err(|e| format!("option '{key}': {e}"))?,
             ),
             "hostname" => self.hostname = Some(check_hostname(v).map_err(bad)?),
+            "key_file" => {
+                let k = crate::auth::Key::load(Path::new(v))
+                    .map_err(|e| format!("option '{key}': {e}"))?;
+                if !self.keys.contains(&k) {
+                    self.keys.push(k);
+                }
+            }
             _ => return Err(format!("unknown option '{key}' in section 'roost'")),
         }
         Ok(())
@@ -277,6 +288,13 @@ impl Settings {
                     ifname: i.clone(),
                     kind: None,
                 });
+            }
+        }
+        for p in &ov.key_files {
+            let k =
+                crate::auth::Key::load(p).map_err(|e| ConfigError(format!("--key-file: {e}")))?;
+            if !self.keys.contains(&k) {
+                self.keys.push(k);
             }
         }
         for a in &ov.announce {

@@ -5,6 +5,7 @@
 //! and draws randomness only from its seeded generator.
 
 mod api;
+mod auth;
 pub mod fxhash;
 mod neighbour;
 mod originator;
@@ -122,6 +123,8 @@ pub struct Engine {
     /// Own OGMs sent, and the neighbour set in the last NEIGHBOURS TLV.
     own_ogms: u32,
     topology_sent: Vec<Ipv6Addr>,
+    /// Datagram authentication, when mesh keys are set.
+    auth: Option<auth::Auth>,
 }
 
 impl Engine {
@@ -150,6 +153,7 @@ impl Engine {
             next_expiry_scan: now.plus(EXPIRY_SCAN_MS),
             own_ogms: 0,
             topology_sent: Vec::new(),
+            auth: None,
         };
         e.own_tlvs = e.encode_own_tlvs();
         e
@@ -165,6 +169,21 @@ impl Engine {
 
     pub fn counters(&self) -> &Counters {
         &self.counters
+    }
+
+    /// Sets the mesh keys (the first signs, all verify; empty: no
+    /// authentication). Replay state survives a key change.
+    pub fn set_keys(&mut self, keys: Vec<crate::auth::Key>) {
+        match (&mut self.auth, keys.is_empty()) {
+            (_, true) => self.auth = None,
+            (Some(a), false) => a.set_keys(keys),
+            (None, false) => self.auth = Some(auth::Auth::new(keys, self.rng.next_u64())),
+        }
+    }
+
+    /// Ids of the mesh keys in use (empty: no authentication).
+    pub fn key_ids(&self) -> Vec<u8> {
+        self.auth.as_ref().map_or_else(Vec::new, |a| a.key_ids())
     }
 
     fn encode_own_tlvs(&self) -> Vec<u8> {
@@ -298,9 +317,17 @@ impl Engine {
                 return;
             }
         };
-        if dg.header.flags & wire::FLAG_AUTH != 0 {
-            // Authentication arrives in a later version; unauthenticated
-            // engines do not guess at trailers.
+        if let Some(a) = self.auth.as_mut() {
+            let verdict = a.open(now, iface, src, IhuEntry::iid_of(&local), bytes, &dg);
+            if a.has_outbox(iface) {
+                self.schedule_flush(now, iface);
+            }
+            if let Err(reason) = verdict {
+                self.counters.drop(reason);
+                return;
+            }
+        } else if dg.header.flags & wire::FLAG_AUTH != 0 {
+            // Without a key, authenticated datagrams are not ours to judge.
             self.counters.drop("auth_unsupported");
             return;
         }
@@ -372,6 +399,7 @@ impl Engine {
                     Ok(r) => self.on_seqreq(now, key, local, r),
                     Err(e) => self.counters.drop(e.as_str()),
                 },
+                crate::auth::MSG_CHALLENGE_REQ | crate::auth::MSG_CHALLENGE_REPLY => {}
                 _ => self.counters.drop("unknown_message"),
             }
         }
@@ -876,7 +904,16 @@ impl Engine {
             None
         };
         let jitter_div = u64::from(self.cfg.params.hello_jitter_div.max(1));
-        let limit = i.max_payload.min(self.cfg.params.max_datagram);
+        let mut limit = i.max_payload.min(self.cfg.params.max_datagram);
+        let link_local = i.link_local;
+        if let Some(a) = self.auth.as_mut() {
+            limit = limit.saturating_sub(crate::auth::MAX_TRAILER);
+            for (kind, body) in a.take_outbox(id) {
+                if let Some(i) = self.ifaces.get_mut(&id) {
+                    i.queue.push_raw(kind, body);
+                }
+            }
+        }
         let jitter = self.rng.below(u64::from(hello_ms) / jitter_div + 1);
         let Some(i) = self.ifaces.get_mut(&id) else {
             return;
@@ -912,7 +949,10 @@ impl Engine {
             }
         }
         self.counters.tx_ogms += sent.len() as u64;
-        for bytes in datagrams {
+        for mut bytes in datagrams {
+            if let Some(a) = self.auth.as_mut() {
+                a.seal(id, link_local, &mut bytes);
+            }
             self.counters.tx_packets += 1;
             self.counters.tx_bytes += bytes.len() as u64;
             self.counters.tx_frame_bytes += bytes.len() as u64 + FRAME_OVERHEAD;

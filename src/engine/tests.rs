@@ -285,3 +285,5 @@ fn random_traffic_never_panics_and_stays_bounded() {
     assert!(n.e.reqs_seen.len() <= MAX_REQS_SEEN);
     assert!(st.counters.rx_packets == 60_000);
 }
+
+mod auth;

@@ -139,7 +139,7 @@ impl Daemon {
             settings.port,
             settings.group
         );
-        let engine = Engine::new(
+        let mut engine = Engine::new(
             EngineConfig {
                 originator,
                 announce: settings.announce.clone(),
@@ -149,6 +149,10 @@ impl Daemon {
             seed(),
             clock.now(),
         );
+        engine.set_keys(settings.keys.clone());
+        if !settings.keys.is_empty() {
+            log::info!("authentication on: key ids {:?}", engine.key_ids());
+        }
         // Refuse to start if another daemon uses the port on one of our
         // interfaces, before touching the kernel's routes and rules.
         for c in &settings.interfaces {
@@ -596,6 +600,11 @@ impl Daemon {
             let name = new.effective_hostname(system_hostname);
             self.engine.handle_input(now, Input::SetHostname(name));
         }
+        if new.keys != self.settings.keys {
+            self.engine.set_keys(new.keys.clone());
+            log::info!("mesh keys changed: key ids {:?}", self.engine.key_ids());
+        }
+        self.settings.keys = new.keys;
         self.settings.hostname = new.hostname;
         self.settings.log_level = new.log_level;
         self.settings.announce = new.announce;

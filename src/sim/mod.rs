@@ -74,6 +74,8 @@ pub struct SimConfig {
     pub kind: IfaceKind,
     /// Steady-state measurements start here (default: half the run).
     pub measure_from_ms: Option<u64>,
+    /// Mesh keys every node uses (empty: no authentication).
+    pub keys: Vec<crate::auth::Key>,
 }
 
 impl SimConfig {
@@ -88,6 +90,7 @@ impl SimConfig {
             params: Params::default(),
             kind: IfaceKind::Wireless,
             measure_from_ms: None,
+            keys: Vec::new(),
         }
     }
 }
@@ -107,7 +110,9 @@ fn new_engine(cfg: &SimConfig, i: usize, seed: u64, now: u64) -> Engine {
         hostname: None,
         params: cfg.params.clone(),
     };
-    Engine::new(c, seed, Time(now))
+    let mut e = Engine::new(c, seed, Time(now));
+    e.set_keys(cfg.keys.clone());
+    e
 }
 
 /// Originator address of node `i`.
@@ -417,12 +422,26 @@ pub fn cli(
     duration_s: f64,
     seed: u64,
 ) -> Result<String, String> {
+    cli_keyed(topo, loss, cuts, restores, duration_s, seed, Vec::new())
+}
+
+/// [`cli`] with mesh keys (`roost sim --key-file`).
+pub fn cli_keyed(
+    topo: &str,
+    loss: f64,
+    cuts: &[String],
+    restores: &[String],
+    duration_s: f64,
+    seed: u64,
+    keys: Vec<crate::auth::Key>,
+) -> Result<String, String> {
     let topo = Topology::parse(topo, seed)?;
     if !(0.0..=1.0).contains(&loss) {
         return Err(format!("--loss {loss}: must be between 0 and 1"));
     }
     let mut cfg = SimConfig::new(topo, (duration_s * 1000.0).round() as u64, seed);
     cfg.loss = loss;
+    cfg.keys = keys;
     for c in cuts {
         cfg.events.push(LinkEvent::parse(c, false)?);
     }
