@@ -81,6 +81,8 @@ struct Node {
     ifaces: Vec<String>,
     sock: PathBuf,
     log: PathBuf,
+    /// Extra `roost run` arguments (e.g. `--key-file`).
+    extra: Vec<String>,
 }
 
 impl Node {
@@ -108,6 +110,7 @@ impl Node {
             .args(["--announce", &format!("{}/128", self.v6())])
             .args(["--control-socket", self.sock.to_str().unwrap()])
             .args(["--hostname", &format!("node{}", self.n)])
+            .args(&self.extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log);
@@ -260,6 +263,7 @@ impl Mesh {
                     ifaces: Vec::new(),
                     sock: dir.0.join(format!("n{i}.sock")),
                     log: dir.0.join(format!("n{i}.log")),
+                    extra: Vec::new(),
                 }
             })
             .collect();
@@ -893,3 +897,6 @@ fn interfaces_come_and_go() {
     let failed = m.ping_all(Instant::now() + Duration::from_secs(10));
     assert!(failed.is_empty(), "pings failed: {failed:?}");
 }
+
+#[path = "acceptance/auth_mesh.rs"]
+mod auth_mesh;
