@@ -224,3 +224,31 @@ fn every_node_learns_the_whole_map() {
         assert_eq!(g["links"].as_array().map(|a| a.len()), Some(want.len()));
     }
 }
+
+#[test]
+fn authenticated_mesh_converges_and_the_trailer_costs_its_bytes() {
+    let key = crate::auth::Key::new(&[7; 32]).unwrap();
+    let mut figures = Vec::new();
+    for keys in [vec![], vec![key]] {
+        let mut c = SimConfig::new(Topology::parse("rgg:20", 1).unwrap(), 600_000, 1);
+        c.measure_from_ms = Some(120_000);
+        c.keys = keys;
+        let s = Sim::new(c).run();
+        assert_clean(&s);
+        eprintln!(
+            "rgg:20 auth={}: converged {} ms, {} B/s and {} packets/s per node",
+            !figures.is_empty(),
+            s.converged_ms.unwrap_or(0),
+            s.bytes_per_node_s,
+            s.packets_per_node_s
+        );
+        figures.push((s.bytes_per_node_s, s.packets_per_node_s));
+    }
+    // The steady-state cost is the 8-byte MAC per datagram, nothing more.
+    let extra = figures[1].0 - figures[0].0;
+    let mac = crate::auth::MAC_LEN as f64 * figures[1].1;
+    assert!(
+        extra <= mac + 1.0,
+        "auth costs {extra:.1} B/s, MAC alone {mac:.1}"
+    );
+}
