@@ -12,7 +12,7 @@
 //! Nothing is accepted in between, so there is no replay window, no clock
 //! and no stored state (RFC 8967's index + PC + challenge, in fewer bytes).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv6Addr;
 
 use super::api::{IfaceId, Time};
@@ -64,6 +64,8 @@ pub struct Auth {
     peers: FxHashMap<(IfaceId, Ipv6Addr), Peer>,
     challenges: FxHashMap<(IfaceId, Ipv6Addr), Challenge>,
     outbox: BTreeMap<IfaceId, Vec<(u8, [u8; CHALLENGE_LEN])>>,
+    /// Interfaces where we answered a challenge since the engine last asked.
+    answered: BTreeSet<IfaceId>,
 }
 
 fn split_iid_nonce(body: &[u8]) -> Option<([u8; 8], [u8; 8])> {
@@ -84,6 +86,7 @@ impl Auth {
             peers: FxHashMap::default(),
             challenges: FxHashMap::default(),
             outbox: BTreeMap::new(),
+            answered: BTreeSet::new(),
         }
     }
 
@@ -154,7 +157,10 @@ impl Auth {
                     continue;
                 }
                 match m.kind {
-                    MSG_CHALLENGE_REQ => self.queue(iface, MSG_CHALLENGE_REPLY, src, nonce),
+                    MSG_CHALLENGE_REQ => {
+                        self.queue(iface, MSG_CHALLENGE_REPLY, src, nonce);
+                        self.answered.insert(iface);
+                    }
                     MSG_CHALLENGE_REPLY => {
                         proven |= self.challenges.get(&key).is_some_and(|c| {
                             mac_eq(&c.nonce, &nonce) && now.since(c.sent) <= CHALLENGE_LIFETIME_MS
@@ -265,6 +271,12 @@ impl Auth {
         body[..8].copy_from_slice(&target);
         body[8..].copy_from_slice(&nonce);
         q.push((kind, body));
+    }
+
+    /// Whether we answered a challenge on `iface` since the last call: the
+    /// challenger dropped everything we sent before, our last dump included.
+    pub fn take_answered(&mut self, iface: IfaceId) -> bool {
+        self.answered.remove(&iface)
     }
 
     pub fn has_outbox(&self, iface: IfaceId) -> bool {

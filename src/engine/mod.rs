@@ -61,6 +61,8 @@ const IHU_BOOST: u8 = 3;
 const DUMP_REQ_COUNT: u8 = 3;
 /// Minimum spacing of full dumps on one interface.
 const DUMP_SPACING_MS: u64 = 1000;
+/// ... and of dumps that follow a challenge reply (authenticated meshes).
+const CHALLENGE_DUMP_SPACING_MS: u64 = 100;
 /// Minimum spacing of seqno requests for one originator / own bumps.
 const REQUEST_SPACING_MS: u64 = 1000;
 const HOUSEKEEPING_MS: u64 = 1000;
@@ -97,6 +99,8 @@ struct Iface {
     dump_req_left: u8,
     dump_due: bool,
     last_dump: Option<Time>,
+    /// The due dump answers a challenge: spaced by `CHALLENGE_DUMP_SPACING_MS` only.
+    dump_soon: bool,
 }
 
 /// The routing engine of one node.
@@ -270,6 +274,7 @@ impl Engine {
             dump_req_left: DUMP_REQ_COUNT,
             dump_due: false,
             last_dump: None,
+            dump_soon: false,
         });
         if i.hellos == 0 {
             i.hello_seq = self.rng.next_u64() as u16;
@@ -319,7 +324,13 @@ impl Engine {
         };
         if let Some(a) = self.auth.as_mut() {
             let verdict = a.open(now, iface, src, IhuEntry::iid_of(&local), bytes, &dg);
+            let answered = a.take_answered(iface);
             if a.has_outbox(iface) {
+                if let Some(i) = self.ifaces.get_mut(&iface).filter(|_| answered) {
+                    // Our reply opens the door: send the dump through it.
+                    i.dump_due = true;
+                    i.dump_soon = true;
+                }
                 self.schedule_flush(now, iface);
             }
             if let Err(reason) = verdict {
@@ -883,12 +894,18 @@ impl Engine {
         };
         i.flush_at = None;
         if i.dump_due {
-            if i.last_dump.is_none_or(|t| now.since(t) >= DUMP_SPACING_MS) {
+            let spacing = if i.dump_soon {
+                CHALLENGE_DUMP_SPACING_MS
+            } else {
+                DUMP_SPACING_MS
+            };
+            if i.last_dump.is_none_or(|t| now.since(t) >= spacing) {
                 i.dump_due = false;
+                i.dump_soon = false;
                 i.last_dump = Some(now);
                 self.queue_dump(now, id);
             } else if let Some(t) = i.last_dump {
-                i.flush_at = Some(t.plus(DUMP_SPACING_MS));
+                i.flush_at = Some(t.plus(spacing));
             }
         }
         let Some(i) = self.ifaces.get(&id) else {

@@ -242,6 +242,7 @@ fn authenticated_mesh_converges_and_the_trailer_costs_its_bytes() {
             s.bytes_per_node_s,
             s.packets_per_node_s
         );
+        assert!(s.converged_ms.is_some_and(|t| t < 500), "{s:?}");
         figures.push((s.bytes_per_node_s, s.packets_per_node_s));
     }
     // The steady-state cost is the 8-byte MAC per datagram, nothing more.
