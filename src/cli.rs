@@ -89,6 +89,12 @@ pub struct RunArgs {
     /// first key signs, every key is accepted (key rotation).
     #[arg(long, value_name = "PATH")]
     pub key_file: Vec<PathBuf>,
+    /// Originators kept at most [default: 4096].
+    #[arg(long, value_name = "N")]
+    pub max_originators: Option<usize>,
+    /// Neighbours per interface kept at most [default: 256].
+    #[arg(long, value_name = "N")]
+    pub max_neighbours: Option<usize>,
 }
 
 #[derive(Args, Debug)]
@@ -138,6 +144,8 @@ impl RunArgs {
             log_level: self.log_level,
             hostname: self.hostname.clone(),
             key_files: self.key_file.clone(),
+            max_originators: self.max_originators,
+            max_neighbours: self.max_neighbours,
         }
     }
 }

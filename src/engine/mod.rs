@@ -7,6 +7,7 @@
 mod api;
 mod auth;
 pub mod fxhash;
+mod limits;
 mod neighbour;
 mod originator;
 mod params;
@@ -52,9 +53,6 @@ pub const OGM_FLAG_RESTARTED: u8 = 0x08;
 const RESTART_MARK_MS: u64 = 60_000;
 /// Frame overhead counted per datagram: UDP 8 + IPv6 40 + Ethernet 14.
 pub const FRAME_OVERHEAD: u64 = 62;
-/// Neighbours per interface and originators kept at most.
-const MAX_NEIGHBOURS: usize = 256;
-const MAX_ORIGINATORS: usize = 8192;
 /// Hellos after a new neighbour that carry an IHU regardless of cadence.
 const IHU_BOOST: u8 = 3;
 /// Datagrams after start or interface-up that ask neighbours for a dump.
@@ -129,6 +127,10 @@ pub struct Engine {
     topology_sent: Vec<Ipv6Addr>,
     /// Datagram authentication, when mesh keys are set.
     auth: Option<auth::Auth>,
+    /// Unrouted originators to forget when the table is full, and when the
+    /// next search for them may run.
+    evict_queue: Vec<Ipv6Addr>,
+    next_evict_scan: Time,
 }
 
 impl Engine {
@@ -158,6 +160,8 @@ impl Engine {
             own_ogms: 0,
             topology_sent: Vec::new(),
             auth: None,
+            evict_queue: Vec::new(),
+            next_evict_scan: now,
         };
         e.own_tlvs = e.encode_own_tlvs();
         e
@@ -315,6 +319,12 @@ impl Engine {
             self.counters.drop("source_not_link_local");
             return;
         }
+        // Without keys anybody can claim any source: limit before parsing.
+        // With keys, only authentic datagrams spend a neighbour's tokens
+        // (a forger must not starve a real neighbour).
+        if self.auth.is_none() && !self.take_token(now, (iface, src)) {
+            return;
+        }
         let dg = match wire::parse(bytes) {
             Ok(d) => d,
             Err(e) => {
@@ -335,6 +345,9 @@ impl Engine {
             }
             if let Err(reason) = verdict {
                 self.counters.drop(reason);
+                return;
+            }
+            if !self.take_token(now, (iface, src)) {
                 return;
             }
         } else if dg.header.flags & wire::FLAG_AUTH != 0 {
@@ -359,11 +372,12 @@ impl Engine {
             },
             None => {
                 let on_iface = self.neighbours.keys().filter(|(i, _)| *i == iface).count();
-                if on_iface >= MAX_NEIGHBOURS {
+                if on_iface >= self.cfg.params.max_neighbours {
                     self.counters.drop("neighbour_cap");
                     return;
                 }
                 let mut n = Neighbour::new(iface, src, now);
+                n.bucket = limits::TokenBucket::new(self.cfg.params.neighbour_burst, now);
                 n.on_hello(now, dg.header.seqno, dg.header.interval_ms);
                 self.neighbours.insert(key, n);
                 self.out
@@ -476,7 +490,6 @@ impl Engine {
     }
 
     fn on_ogm(&mut self, now: Time, key: NeighKey, ogm: &OgmRepr<'_>) {
-        let p = &self.cfg.params;
         if ogm.originator == self.cfg.originator {
             if ogm.flags & OGM_FLAG_UPDATE == 0 {
                 if let Some(n) = self.neighbours.get_mut(&key) {
@@ -490,7 +503,14 @@ impl Engine {
                 n.originator = Some(ogm.originator);
             }
         }
-        let full = self.origs.len() >= MAX_ORIGINATORS;
+        if ogm.tq > 0
+            && self.origs.len() >= self.cfg.params.max_originators
+            && !self.origs.contains_key(&ogm.originator)
+        {
+            self.make_room(now);
+        }
+        let full = self.origs.len() >= self.cfg.params.max_originators;
+        let p = &self.cfg.params;
         let o = match self.origs.entry(ogm.originator) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::hash_map::Entry::Vacant(_) if full => {
@@ -561,6 +581,48 @@ impl Engine {
         }
         let addr = ogm.originator;
         self.reselect(now, addr, Some((key, ogm)));
+    }
+
+    /// One datagram's worth of a known neighbour's rate limit; false (and
+    /// counted) when it is used up.
+    fn take_token(&mut self, now: Time, key: NeighKey) -> bool {
+        let (rate, burst) = (
+            self.cfg.params.neighbour_rate,
+            self.cfg.params.neighbour_burst,
+        );
+        let ok = self
+            .neighbours
+            .get_mut(&key)
+            .is_none_or(|n| n.bucket.take(now, rate, burst));
+        if !ok {
+            self.counters.drop("rate_limited");
+        }
+        ok
+    }
+
+    /// The originator table is full: forget one unrouted originator, if
+    /// any (victims are found by a scan that runs at most once a second).
+    fn make_room(&mut self, now: Time) {
+        loop {
+            let Some(a) = self.evict_queue.pop() else {
+                if now < self.next_evict_scan {
+                    return;
+                }
+                self.next_evict_scan = now.plus(limits::EVICT_SCAN_MS);
+                self.evict_queue = limits::evictable(&self.origs, 64);
+                if self.evict_queue.is_empty() {
+                    return;
+                }
+                continue;
+            };
+            if self.origs.get(&a).is_some_and(|o| o.best.is_none()) {
+                if let Some(o) = self.origs.remove(&a) {
+                    self.routes.originator_removed(&o);
+                    self.counters.drop("originator_evicted");
+                }
+                return;
+            }
+        }
     }
 
     /// Runs next-hop selection for one originator and reacts: routes,

@@ -276,8 +276,8 @@ fn random_traffic_never_panics_and_stays_bounded() {
         drain(&mut n);
     }
     let st = n.e.status(Time(now));
-    assert!(st.neighbours.len() <= MAX_NEIGHBOURS);
-    assert!(st.originators.len() <= MAX_ORIGINATORS);
+    assert!(st.neighbours.len() <= Params::default().max_neighbours);
+    assert!(st.originators.len() <= Params::default().max_originators);
     assert!(st
         .originators
         .iter()
@@ -287,3 +287,4 @@ fn random_traffic_never_panics_and_stays_bounded() {
 }
 
 mod auth;
+mod limits;
