@@ -38,9 +38,10 @@ fn forged(seq: u16, me: Option<Ipv6Addr>, first: u32, n: u32) -> Vec<u8> {
 
 fn capped(i: u16, max_originators: usize) -> Node {
     let mut n = node(i, &[&format!("10.0.0.{i}/32")]);
-    let mut p = Params::default();
-    p.max_originators = max_originators;
-    n.e.cfg.params = p;
+    n.e.cfg.params = Params {
+        max_originators,
+        ..Params::default()
+    };
     n
 }
 
