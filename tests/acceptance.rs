@@ -900,3 +900,5 @@ fn interfaces_come_and_go() {
 
 #[path = "acceptance/auth_mesh.rs"]
 mod auth_mesh;
+#[path = "acceptance/flood.rs"]
+mod flood;
