@@ -10,6 +10,7 @@
 #   cargo build --release (and --no-default-features, the router build)
 #   cargo test --release          (with CI=true: root-only tests must run)
 #   roost sim --topo rgg:20 --duration 60 --seed 1   (simulator smoke run)
+#   bash scripts/fuzz.sh 20                           (fuzz smoke run)
 # and exits non-zero on the first failure. Root is needed for the network
 # namespace tests (they create, and delete, namespaces named roosttest-*).
 set -euo pipefail
@@ -61,5 +62,8 @@ cargo test --release
 
 step "Simulator smoke run"
 ./target/release/roost sim --topo rgg:20 --duration 60 --seed 1
+
+step "Fuzz smoke run (parser and engine, 20 s each)"
+bash scripts/fuzz.sh 20
 
 printf '\n\033[1mAll tests passed\033[0m in %d s\n' $(($(date +%s) - start))
