@@ -81,8 +81,9 @@ struct Node {
     ifaces: Vec<String>,
     sock: PathBuf,
     log: PathBuf,
-    /// Extra `roost run` arguments (e.g. `--key-file`).
+    /// Extra `roost run` arguments (e.g. `--key-file`) and environment.
     extra: Vec<String>,
+    env: Vec<(String, String)>,
 }
 
 impl Node {
@@ -111,6 +112,7 @@ impl Node {
             .args(["--control-socket", self.sock.to_str().unwrap()])
             .args(["--hostname", &format!("node{}", self.n)])
             .args(&self.extra)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log);
@@ -264,6 +266,7 @@ impl Mesh {
                     sock: dir.0.join(format!("n{i}.sock")),
                     log: dir.0.join(format!("n{i}.log")),
                     extra: Vec::new(),
+                    env: Vec::new(),
                 }
             })
             .collect();
@@ -902,3 +905,5 @@ fn interfaces_come_and_go() {
 mod auth_mesh;
 #[path = "acceptance/flood.rs"]
 mod flood;
+#[path = "acceptance/restarts.rs"]
+mod restarts;
