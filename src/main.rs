@@ -46,7 +46,7 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            let r = roost::sim::cli_keyed(
+            let r = roost::sim::cli(
                 &a.topo, a.loss, &a.cut, &a.restore, a.duration, a.seed, keys,
             );
             match r {

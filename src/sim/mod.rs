@@ -413,20 +413,9 @@ pub(crate) fn host_target(c: &RouteChange) -> Option<(Ipv6Addr, Option<Ipv6Addr>
     }
 }
 
-/// `roost sim` entry: parses the arguments' values and prints one JSON line.
+/// `roost sim` entry: parses the arguments' values and prints one JSON
+/// line. `keys`: mesh keys every node uses (`--key-file`).
 pub fn cli(
-    topo: &str,
-    loss: f64,
-    cuts: &[String],
-    restores: &[String],
-    duration_s: f64,
-    seed: u64,
-) -> Result<String, String> {
-    cli_keyed(topo, loss, cuts, restores, duration_s, seed, Vec::new())
-}
-
-/// [`cli`] with mesh keys (`roost sim --key-file`).
-pub fn cli_keyed(
     topo: &str,
     loss: f64,
     cuts: &[String],

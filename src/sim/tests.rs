@@ -166,8 +166,8 @@ fn rebooted_node_with_new_seqnos_is_routed_again() {
 
 #[test]
 fn same_seed_gives_identical_output() {
-    let a = cli("rgg:30:5", 0.05, &["0-1@20".into()], &[], 40.0, 7);
-    let b = cli("rgg:30:5", 0.05, &["0-1@20".into()], &[], 40.0, 7);
+    let a = cli("rgg:30:5", 0.05, &["0-1@20".into()], &[], 40.0, 7, vec![]);
+    let b = cli("rgg:30:5", 0.05, &["0-1@20".into()], &[], 40.0, 7, vec![]);
     // the link may not exist in this graph: then both fail identically
     assert_eq!(a, b);
     let c = cli(
@@ -177,6 +177,7 @@ fn same_seed_gives_identical_output() {
         &["1-2@10".into()],
         20.0,
         3,
+        vec![],
     )
     .unwrap();
     assert_eq!(
@@ -187,7 +188,8 @@ fn same_seed_gives_identical_output() {
             &["1-2@5".into()],
             &["1-2@10".into()],
             20.0,
-            3
+            3,
+            vec![]
         )
         .unwrap()
     );

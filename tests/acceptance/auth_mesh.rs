@@ -29,17 +29,6 @@ fn attach(bridge: &Netns, ns: &Netns, tag: &str) {
     ns.ip(&["link", "set", "mb", "up"]);
 }
 
-fn link_local(ns: &Netns, dev: &str) -> Ipv6Addr {
-    ns.wait_dad();
-    let out = ns.ip(&["-6", "-o", "addr", "show", "dev", dev, "scope", "link"]);
-    let word = out
-        .split_whitespace()
-        .skip_while(|w| *w != "inet6")
-        .nth(1)
-        .expect("link-local address");
-    word.split('/').next().unwrap().parse().unwrap()
-}
-
 fn auth_drops(st: &serde_json::Value) -> u64 {
     ["auth_replay", "auth_unverified", "auth_bad_mac"]
         .iter()
@@ -138,7 +127,8 @@ fn authenticated_mesh_keeps_out_wrong_keys_and_replays() {
         .collect();
     assert!(failed.is_empty(), "pings failed: {failed:?}");
     let captured = cap.join().unwrap();
-    let n1 = link_local(&m.node(1).ns, "mb");
+    m.node(1).ns.wait_dad();
+    let n1 = m.node(1).ns.link_local("mb");
     let from1: Vec<Vec<u8>> = captured
         .iter()
         .filter(|(src, _)| *src == n1)

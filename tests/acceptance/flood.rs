@@ -93,19 +93,8 @@ fn flood_of_forged_originators() {
     m.start_all();
     m.wait_converged(Duration::from_secs(20));
     let pid = m.node(1).daemon.as_ref().unwrap().0.id();
-    let me: Ipv6Addr = {
-        m.node(1).ns.wait_dad();
-        let out = m
-            .node(1)
-            .ns
-            .ip(&["-6", "-o", "addr", "show", "dev", "mf", "scope", "link"]);
-        let w = out
-            .split_whitespace()
-            .skip_while(|w| *w != "inet6")
-            .nth(1)
-            .unwrap();
-        w.split('/').next().unwrap().parse().unwrap()
-    };
+    m.node(1).ns.wait_dad();
+    let me = m.node(1).ns.link_local("mf");
     fl.wait_dad();
     let fx = fl.enter(|| nix::net::if_::if_nametoindex("fx").unwrap());
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));

@@ -46,39 +46,13 @@ fn hundred_restarts() {
         .unwrap_or(100);
     let mut m = keyed_chain("restart100");
     for n in 1..=3u8 {
-        let ns = &m.node(n).ns;
-        ns.ip(&[
-            "route",
-            "add",
-            "192.0.2.0/24",
-            "dev",
-            "lo",
-            "table",
-            "76",
-            "proto",
-            "static",
-        ]);
-        ns.ip(&[
-            "route",
-            "add",
-            "198.51.100.0/24",
-            "dev",
-            "lo",
-            "proto",
-            "static",
-        ]);
-        ns.ip(&[
-            "-6",
-            "route",
-            "add",
-            "2001:db8::/32",
-            "dev",
-            "lo",
-            "table",
-            "76",
-            "proto",
-            "boot",
-        ]);
+        for r in [
+            "route add 192.0.2.0/24 dev lo table 76 proto static",
+            "route add 198.51.100.0/24 dev lo proto static",
+            "-6 route add 2001:db8::/32 dev lo table 76 proto boot",
+        ] {
+            m.node(n).ns.ip(&r.split(' ').collect::<Vec<_>>());
+        }
     }
     let foreign: Vec<Vec<String>> = (1..=3).map(|n| foreign_routes(m.node(n))).collect();
     assert!(foreign.iter().all(|f| f.len() == 3), "{foreign:?}");

@@ -16,30 +16,8 @@ fn keyed(i: u16, keys: &[Key]) -> Node {
 
 /// Node `i` (re)started at `now` with its own seed, as a rebooted daemon.
 fn restarted(i: u16, keys: &[Key], seed: u64, now: u64) -> Node {
-    let cfg = EngineConfig {
-        originator: Ipv6Addr::new(0xfd77, 0, 0, 0, 0, 0, 0, i),
-        announce: Vec::new(),
-        hostname: None,
-        params: Params::default(),
-    };
-    let mut e = Engine::new(cfg, seed, Time(now));
-    e.set_keys(keys.to_vec());
-    e.handle_input(
-        Time(now),
-        Input::InterfaceUp {
-            iface: 1,
-            name: "veth0".into(),
-            kind: IfaceKind::Wired,
-            max_payload: 1452,
-            link_local: ll(i),
-        },
-    );
-    let mut n = Node {
-        e,
-        routes: BTreeMap::new(),
-        events: Vec::new(),
-        deadline: Time::ZERO,
-    };
+    let mut n = node_at(i, &[], seed, now);
+    n.e.set_keys(keys.to_vec());
     drain(&mut n);
     n
 }
@@ -117,35 +95,9 @@ fn wrong_key_and_unauthenticated_senders_get_nothing_in() {
     assert!(a.routes.is_empty());
 }
 
-/// Runs a and b (b hearing a) until `until`, recording what a sends.
+/// Runs a and b until `until`, recording what a sends.
 fn run_capture(a: &mut Node, b: &mut Node, until: u64, log: &mut Vec<Vec<u8>>) {
-    while a.deadline.min(b.deadline).0 <= until {
-        let t = a.deadline.min(b.deadline);
-        for (side, addr) in [(0, ll(1)), (1, ll(2))] {
-            let (src, dst) = if side == 0 {
-                (&mut *a, &mut *b)
-            } else {
-                (&mut *b, &mut *a)
-            };
-            if src.deadline <= t {
-                src.e.handle_input(t, Input::Timer);
-            }
-            for bytes in drain(src) {
-                if side == 0 {
-                    log.push(bytes.clone());
-                }
-                dst.e.handle_input(
-                    t.plus(1),
-                    Input::Packet {
-                        iface: 1,
-                        src: addr,
-                        bytes,
-                    },
-                );
-            }
-            drain(dst);
-        }
-    }
+    run_tapped(a, b, until, true, &mut |d| log.push(d.to_vec()));
 }
 
 #[test]
