@@ -17,12 +17,14 @@ roost_setup() {
     # The benchmark smoke run (benches/meshbench --smoke) compares with babeld.
     [ -x /usr/sbin/babeld ] || need+=(babeld)
     command -v python3 >/dev/null || need+=(python3)
+    command -v g++ >/dev/null || need+=(g++)         # libFuzzer (scripts/fuzz.sh)
+    command -v faketime >/dev/null || need+=(faketime) # the wall-clock test
     if [ ${#need[@]} -gt 0 ]; then
         export DEBIAN_FRONTEND=noninteractive
         apt-get update
         apt-get install -y --no-install-recommends "${need[@]}"
     else
-        echo "iproute2, nftables, iputils-ping, gcc and curl are present"
+        echo "iproute2, nftables, iputils-ping, gcc, g++, curl and faketime are present"
     fi
 
     # cargo: in PATH, root's rustup, or the rustup of the user who ran sudo.

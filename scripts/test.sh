@@ -11,6 +11,7 @@
 #   cargo build --release (and --no-default-features, the router build)
 #   cargo test --release          (with CI=true: root-only tests must run)
 #   roost sim --topo rgg:20 --duration 60 --seed 1   (simulator smoke run)
+#   bash scripts/fuzz.sh 20                           (fuzz smoke run)
 #   python3 benches/meshbench --smoke   (Roost against babeld: fails if Roost's
 #                                        failover is slower or it has a loop)
 #   cross/build.sh for mips and mipsel (static router binaries; installs
@@ -70,6 +71,9 @@ cargo test --release
 
 step "Simulator smoke run"
 ./target/release/roost sim --topo rgg:20 --duration 60 --seed 1
+
+step "Fuzz smoke run (parser and engine, 20 s each)"
+bash scripts/fuzz.sh 20
 
 step "Benchmark smoke run (Roost against babeld, twopath, under 3 min)"
 python3 benches/meshbench --smoke

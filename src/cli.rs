@@ -66,6 +66,9 @@ pub struct SimArgs {
     pub duration: f64,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Mesh key file (hex) every simulated node uses. Repeatable.
+    #[arg(long, value_name = "PATH")]
+    pub key_file: Vec<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -100,6 +103,16 @@ pub struct RunArgs {
     /// Hostname to announce ('' for none) [default: the system hostname].
     #[arg(long, value_name = "NAME")]
     pub hostname: Option<String>,
+    /// Mesh key file (hex): datagrams are authenticated. Repeatable: the
+    /// first key signs, every key is accepted (key rotation).
+    #[arg(long, value_name = "PATH")]
+    pub key_file: Vec<PathBuf>,
+    /// Originators kept at most [default: 4096].
+    #[arg(long, value_name = "N")]
+    pub max_originators: Option<usize>,
+    /// Neighbours per interface kept at most [default: 256].
+    #[arg(long, value_name = "N")]
+    pub max_neighbours: Option<usize>,
 }
 
 /// What every query subcommand takes.
@@ -181,6 +194,9 @@ impl RunArgs {
             control_socket: self.control_socket.clone(),
             log_level: self.log_level,
             hostname: self.hostname.clone(),
+            key_files: self.key_file.clone(),
+            max_originators: self.max_originators,
+            max_neighbours: self.max_neighbours,
         }
     }
 }

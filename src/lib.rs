@@ -3,6 +3,7 @@
 //! Data flows one way: bytes → [`wire`] → [`engine`] (sans-IO) → executed by
 //! the Linux layer ([`linux`]) or by the simulator ([`sim`]).
 
+pub mod auth;
 pub mod config;
 pub mod engine;
 pub mod linux;

@@ -41,7 +41,22 @@ fn main() -> ExitCode {
         #[cfg(feature = "sim")]
         Command::Sim(a) => {
             let started = std::time::Instant::now();
-            match roost::sim::cli(&a.topo, a.loss, &a.cut, &a.restore, a.duration, a.seed) {
+            let keys = match a
+                .key_file
+                .iter()
+                .map(|p| roost::auth::Key::load(p))
+                .collect()
+            {
+                Ok(k) => k,
+                Err(e) => {
+                    eprintln!("roost sim: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let r = roost::sim::cli(
+                &a.topo, a.loss, &a.cut, &a.restore, a.duration, a.seed, keys,
+            );
+            match r {
                 Ok(line) => {
                     println!("{line}");
                     eprintln!("wall time: {:.3} s", started.elapsed().as_secs_f64());

@@ -426,3 +426,10 @@ fn interfaces_come_and_go() {
     let failed = m.ping_all(Instant::now() + Duration::from_secs(10));
     assert!(failed.is_empty(), "pings failed: {failed:?}");
 }
+
+#[path = "acceptance/auth_mesh.rs"]
+mod auth_mesh;
+#[path = "acceptance/flood.rs"]
+mod flood;
+#[path = "acceptance/restarts.rs"]
+mod restarts;

@@ -4,23 +4,12 @@
 mod common;
 use common::{have_root, Netns};
 
-use std::net::Ipv6Addr;
 use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 use roost::config::{DEFAULT_GROUP, DEFAULT_PORT};
 use roost::linux::nl::wait_readable;
 use roost::linux::socket::{MeshSocket, OpenError, Received};
-
-fn link_local(ns: &Netns, dev: &str) -> Ipv6Addr {
-    let out = ns.ip(&["-6", "-o", "addr", "show", "dev", dev, "scope", "link"]);
-    let word = out
-        .split_whitespace()
-        .skip_while(|w| *w != "inet6")
-        .nth(1)
-        .expect("link-local address");
-    word.split('/').next().unwrap().parse().unwrap()
-}
 
 #[test]
 fn multicast_between_veth_ends() {
@@ -29,7 +18,7 @@ fn multicast_between_veth_ends() {
     }
     let ns = Netns::new("sock");
     ns.wait_dad();
-    let ll0 = link_local(&ns, "d0");
+    let ll0 = ns.link_local("d0");
     ns.enter(move || {
         let i0 = nix::net::if_::if_nametoindex("d0").unwrap();
         let i1 = nix::net::if_::if_nametoindex("d1").unwrap();

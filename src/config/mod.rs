@@ -93,6 +93,11 @@ pub struct Settings {
     /// `None`: the system hostname; `Some("")`: announce none.
     pub hostname: Option<String>,
     pub interfaces: Vec<IfaceConfig>,
+    /// Mesh keys (`key_file`): the first signs, all verify. Empty: none.
+    pub keys: Vec<crate::auth::Key>,
+    /// Originators kept at most, and neighbours per interface.
+    pub max_originators: usize,
+    pub max_neighbours: usize,
     /// The command-line values, applied again on reload (SIGHUP).
     pub overrides: Overrides,
 }
@@ -110,6 +115,9 @@ impl Default for Settings {
             announce: Vec::new(),
             hostname: None,
             interfaces: Vec::new(),
+            keys: Vec::new(),
+            max_originators: crate::engine::Params::default().max_originators,
+            max_neighbours: crate::engine::Params::default().max_neighbours,
             overrides: Overrides::default(),
         }
     }
@@ -128,6 +136,9 @@ pub struct Overrides {
     pub control_socket: Option<PathBuf>,
     pub log_level: Option<LogLevel>,
     pub hostname: Option<String>,
+    pub key_files: Vec<PathBuf>,
+    pub max_originators: Option<usize>,
+    pub max_neighbours: Option<usize>,
 }
 
 /// A configuration error, already formatted as `file:line: what`.
@@ -214,7 +225,7 @@ impl Settings {
         let key = o.key.as_str();
         let v = o.value.as_str();
         let bad = |why: String| format!("option '{key}': '{v}' {why}");
-        if o.is_list && key != "announce" {
+        if o.is_list && key != "announce" && key != "key_file" {
             return Err(format!("'{key}' is not a list: use 'option {key}'"));
         }
         match key {
@@ -238,6 +249,15 @@ impl Settings {
                     .map_err(|e| format!("option '{key}': {e}"))?,
             ),
             "hostname" => self.hostname = Some(check_hostname(v).map_err(bad)?),
+            "max_originators" => self.max_originators = parse_cap(v).map_err(bad)?,
+            "max_neighbours" => self.max_neighbours = parse_cap(v).map_err(bad)?,
+            "key_file" => {
+                let k = crate::auth::Key::load(Path::new(v))
+                    .map_err(|e| format!("option '{key}': {e}"))?;
+                if !self.keys.contains(&k) {
+                    self.keys.push(k);
+                }
+            }
             _ => return Err(format!("unknown option '{key}' in section 'roost'")),
         }
         Ok(())
@@ -277,6 +297,21 @@ impl Settings {
                     ifname: i.clone(),
                     kind: None,
                 });
+            }
+        }
+        if let Some(n) = ov.max_originators {
+            self.max_originators =
+                parse_cap(&n.to_string()).map_err(|e| flag("max-originators", &n, e))?;
+        }
+        if let Some(n) = ov.max_neighbours {
+            self.max_neighbours =
+                parse_cap(&n.to_string()).map_err(|e| flag("max-neighbours", &n, e))?;
+        }
+        for p in &ov.key_files {
+            let k =
+                crate::auth::Key::load(p).map_err(|e| ConfigError(format!("--key-file: {e}")))?;
+            if !self.keys.contains(&k) {
+                self.keys.push(k);
             }
         }
         for a in &ov.announce {
@@ -400,6 +435,13 @@ fn parse_port(v: &str) -> Result<u16, String> {
     match v.parse::<u32>() {
         Ok(p @ 1..=65535) => Ok(p as u16),
         _ => Err("is not a port number (1-65535)".into()),
+    }
+}
+
+fn parse_cap(v: &str) -> Result<usize, String> {
+    match v.parse::<usize>() {
+        Ok(n @ 1..=1_000_000) => Ok(n),
+        _ => Err("is not a limit (1-1000000)".into()),
     }
 }
 

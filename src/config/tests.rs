@@ -251,3 +251,56 @@ fn originator_choice() {
     let s = parse("config roost\n option originator '10.0.0.2'\n").unwrap();
     assert_eq!(s.originator.unwrap().to_string(), "::ffff:10.0.0.2");
 }
+
+#[test]
+fn keys_and_caps() {
+    let dir = std::env::temp_dir().join(format!("roost-cfg-keys-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (good, bad) = (dir.join("good.key"), dir.join("bad.key"));
+    std::fs::write(&good, "# mesh\n".to_string() + &"ab".repeat(32)).unwrap();
+    std::fs::write(&bad, "not hex").unwrap();
+    let text = format!(
+        "config roost\n\tlist key_file '{}'\n\toption max_originators '1000'\n\toption max_neighbours 32\n",
+        good.display()
+    );
+    let s = parse(&text).unwrap();
+    assert_eq!(
+        (s.keys.len(), s.max_originators, s.max_neighbours),
+        (1, 1000, 32)
+    );
+    let e = err(&format!(
+        "config roost\n\n\tlist key_file '{}'\n",
+        bad.display()
+    ));
+    assert!(
+        e.starts_with(&format!("{FILE}:3: option 'key_file': {}: ", bad.display())),
+        "{e}"
+    );
+    assert_eq!(
+        err("config roost\n\toption max_originators 0\n"),
+        format!("{FILE}:2: option 'max_originators': '0' is not a limit (1-1000000)")
+    );
+    // Flags: keys are appended (file first), caps replace.
+    let mut s = parse(&text).unwrap();
+    let other = dir.join("other.key");
+    std::fs::write(&other, "cd".repeat(16)).unwrap();
+    let ov = Overrides {
+        interfaces: vec!["eth0".into()],
+        key_files: vec![other.clone(), good.clone()],
+        max_originators: Some(50),
+        ..Overrides::default()
+    };
+    s.apply(&ov).unwrap();
+    assert_eq!((s.keys.len(), s.max_originators), (2, 50));
+    let ov = Overrides {
+        interfaces: vec!["eth0".into()],
+        key_files: vec![dir.join("missing.key")],
+        ..Overrides::default()
+    };
+    let e = Settings::default().apply(&ov).unwrap_err().0;
+    assert!(
+        e.starts_with("--key-file: ") && e.contains("missing.key"),
+        "{e}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -5,7 +5,9 @@
 //! and draws randomness only from its seeded generator.
 
 mod api;
+mod auth;
 pub mod fxhash;
+mod limits;
 mod neighbour;
 mod originator;
 mod params;
@@ -51,15 +53,14 @@ pub const OGM_FLAG_RESTARTED: u8 = 0x08;
 const RESTART_MARK_MS: u64 = 60_000;
 /// Frame overhead counted per datagram: UDP 8 + IPv6 40 + Ethernet 14.
 pub const FRAME_OVERHEAD: u64 = 62;
-/// Neighbours per interface and originators kept at most.
-const MAX_NEIGHBOURS: usize = 256;
-const MAX_ORIGINATORS: usize = 8192;
 /// Hellos after a new neighbour that carry an IHU regardless of cadence.
 const IHU_BOOST: u8 = 3;
 /// Datagrams after start or interface-up that ask neighbours for a dump.
 const DUMP_REQ_COUNT: u8 = 3;
 /// Minimum spacing of full dumps on one interface.
 const DUMP_SPACING_MS: u64 = 1000;
+/// ... and of dumps that follow a challenge reply (authenticated meshes).
+const CHALLENGE_DUMP_SPACING_MS: u64 = 100;
 /// Minimum spacing of seqno requests for one originator / own bumps.
 const REQUEST_SPACING_MS: u64 = 1000;
 const HOUSEKEEPING_MS: u64 = 1000;
@@ -96,6 +97,8 @@ struct Iface {
     dump_req_left: u8,
     dump_due: bool,
     last_dump: Option<Time>,
+    /// The due dump answers a challenge: spaced by `CHALLENGE_DUMP_SPACING_MS` only.
+    dump_soon: bool,
 }
 
 /// The routing engine of one node.
@@ -122,6 +125,12 @@ pub struct Engine {
     /// Own OGMs sent, and the neighbour set in the last NEIGHBOURS TLV.
     own_ogms: u32,
     topology_sent: Vec<Ipv6Addr>,
+    /// Datagram authentication, when mesh keys are set.
+    auth: Option<auth::Auth>,
+    /// Unrouted originators to forget when the table is full, and when the
+    /// next search for them may run.
+    evict_queue: Vec<Ipv6Addr>,
+    next_evict_scan: Time,
 }
 
 impl Engine {
@@ -150,6 +159,9 @@ impl Engine {
             next_expiry_scan: now.plus(EXPIRY_SCAN_MS),
             own_ogms: 0,
             topology_sent: Vec::new(),
+            auth: None,
+            evict_queue: Vec::new(),
+            next_evict_scan: now,
         };
         e.own_tlvs = e.encode_own_tlvs();
         e
@@ -170,6 +182,21 @@ impl Engine {
 
     pub fn counters(&self) -> &Counters {
         &self.counters
+    }
+
+    /// Sets the mesh keys (the first signs, all verify; empty: no
+    /// authentication). Replay state survives a key change.
+    pub fn set_keys(&mut self, keys: Vec<crate::auth::Key>) {
+        match (&mut self.auth, keys.is_empty()) {
+            (_, true) => self.auth = None,
+            (Some(a), false) => a.set_keys(keys),
+            (None, false) => self.auth = Some(auth::Auth::new(keys, self.rng.next_u64())),
+        }
+    }
+
+    /// Ids of the mesh keys in use (empty: no authentication).
+    pub fn key_ids(&self) -> Vec<u8> {
+        self.auth.as_ref().map_or_else(Vec::new, |a| a.key_ids())
     }
 
     fn encode_own_tlvs(&self) -> Vec<u8> {
@@ -256,6 +283,7 @@ impl Engine {
             dump_req_left: DUMP_REQ_COUNT,
             dump_due: false,
             last_dump: None,
+            dump_soon: false,
         });
         if i.hellos == 0 {
             i.hello_seq = self.rng.next_u64() as u16;
@@ -296,6 +324,12 @@ impl Engine {
             self.counters.drop("source_not_link_local");
             return;
         }
+        // Without keys anybody can claim any source: limit before parsing.
+        // With keys, only authentic datagrams spend a neighbour's tokens
+        // (a forger must not starve a real neighbour).
+        if self.auth.is_none() && !self.take_token(now, (iface, src)) {
+            return;
+        }
         let dg = match wire::parse(bytes) {
             Ok(d) => d,
             Err(e) => {
@@ -303,9 +337,26 @@ impl Engine {
                 return;
             }
         };
-        if dg.header.flags & wire::FLAG_AUTH != 0 {
-            // Authentication arrives in a later version; unauthenticated
-            // engines do not guess at trailers.
+        if let Some(a) = self.auth.as_mut() {
+            let verdict = a.open(now, iface, src, IhuEntry::iid_of(&local), bytes, &dg);
+            let answered = a.take_answered(iface);
+            if a.has_outbox(iface) {
+                if let Some(i) = self.ifaces.get_mut(&iface).filter(|_| answered) {
+                    // Our reply opens the door: send the dump through it.
+                    i.dump_due = true;
+                    i.dump_soon = true;
+                }
+                self.schedule_flush(now, iface);
+            }
+            if let Err(reason) = verdict {
+                self.counters.drop(reason);
+                return;
+            }
+            if !self.take_token(now, (iface, src)) {
+                return;
+            }
+        } else if dg.header.flags & wire::FLAG_AUTH != 0 {
+            // Without a key, authenticated datagrams are not ours to judge.
             self.counters.drop("auth_unsupported");
             return;
         }
@@ -326,11 +377,12 @@ impl Engine {
             },
             None => {
                 let on_iface = self.neighbours.keys().filter(|(i, _)| *i == iface).count();
-                if on_iface >= MAX_NEIGHBOURS {
+                if on_iface >= self.cfg.params.max_neighbours {
                     self.counters.drop("neighbour_cap");
                     return;
                 }
                 let mut n = Neighbour::new(iface, src, now);
+                n.bucket = limits::TokenBucket::new(self.cfg.params.neighbour_burst, now);
                 n.on_hello(now, dg.header.seqno, dg.header.interval_ms);
                 self.neighbours.insert(key, n);
                 self.out
@@ -377,6 +429,7 @@ impl Engine {
                     Ok(r) => self.on_seqreq(now, key, local, r),
                     Err(e) => self.counters.drop(e.as_str()),
                 },
+                crate::auth::MSG_CHALLENGE_REQ | crate::auth::MSG_CHALLENGE_REPLY => {}
                 _ => self.counters.drop("unknown_message"),
             }
         }
@@ -442,7 +495,6 @@ impl Engine {
     }
 
     fn on_ogm(&mut self, now: Time, key: NeighKey, ogm: &OgmRepr<'_>) {
-        let p = &self.cfg.params;
         if ogm.originator == self.cfg.originator {
             if ogm.flags & OGM_FLAG_UPDATE == 0 {
                 if let Some(n) = self.neighbours.get_mut(&key) {
@@ -456,7 +508,14 @@ impl Engine {
                 n.originator = Some(ogm.originator);
             }
         }
-        let full = self.origs.len() >= MAX_ORIGINATORS;
+        if ogm.tq > 0
+            && self.origs.len() >= self.cfg.params.max_originators
+            && !self.origs.contains_key(&ogm.originator)
+        {
+            self.make_room(now);
+        }
+        let full = self.origs.len() >= self.cfg.params.max_originators;
+        let p = &self.cfg.params;
         let o = match self.origs.entry(ogm.originator) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::hash_map::Entry::Vacant(_) if full => {
@@ -527,6 +586,48 @@ impl Engine {
         }
         let addr = ogm.originator;
         self.reselect(now, addr, Some((key, ogm)));
+    }
+
+    /// One datagram's worth of a known neighbour's rate limit; false (and
+    /// counted) when it is used up.
+    fn take_token(&mut self, now: Time, key: NeighKey) -> bool {
+        let (rate, burst) = (
+            self.cfg.params.neighbour_rate,
+            self.cfg.params.neighbour_burst,
+        );
+        let ok = self
+            .neighbours
+            .get_mut(&key)
+            .is_none_or(|n| n.bucket.take(now, rate, burst));
+        if !ok {
+            self.counters.drop("rate_limited");
+        }
+        ok
+    }
+
+    /// The originator table is full: forget one unrouted originator, if
+    /// any (victims are found by a scan that runs at most once a second).
+    fn make_room(&mut self, now: Time) {
+        loop {
+            let Some(a) = self.evict_queue.pop() else {
+                if now < self.next_evict_scan {
+                    return;
+                }
+                self.next_evict_scan = now.plus(limits::EVICT_SCAN_MS);
+                self.evict_queue = limits::evictable(&self.origs, 64);
+                if self.evict_queue.is_empty() {
+                    return;
+                }
+                continue;
+            };
+            if self.origs.get(&a).is_some_and(|o| o.best.is_none()) {
+                if let Some(o) = self.origs.remove(&a) {
+                    self.routes.originator_removed(&o);
+                    self.counters.drop("originator_evicted");
+                }
+                return;
+            }
+        }
     }
 
     /// Runs next-hop selection for one originator and reacts: routes,
@@ -860,12 +961,18 @@ impl Engine {
         };
         i.flush_at = None;
         if i.dump_due {
-            if i.last_dump.is_none_or(|t| now.since(t) >= DUMP_SPACING_MS) {
+            let spacing = if i.dump_soon {
+                CHALLENGE_DUMP_SPACING_MS
+            } else {
+                DUMP_SPACING_MS
+            };
+            if i.last_dump.is_none_or(|t| now.since(t) >= spacing) {
                 i.dump_due = false;
+                i.dump_soon = false;
                 i.last_dump = Some(now);
                 self.queue_dump(now, id);
             } else if let Some(t) = i.last_dump {
-                i.flush_at = Some(t.plus(DUMP_SPACING_MS));
+                i.flush_at = Some(t.plus(spacing));
             }
         }
         let Some(i) = self.ifaces.get(&id) else {
@@ -881,7 +988,16 @@ impl Engine {
             None
         };
         let jitter_div = u64::from(self.cfg.params.hello_jitter_div.max(1));
-        let limit = i.max_payload.min(self.cfg.params.max_datagram);
+        let mut limit = i.max_payload.min(self.cfg.params.max_datagram);
+        let link_local = i.link_local;
+        if let Some(a) = self.auth.as_mut() {
+            limit = limit.saturating_sub(crate::auth::MAX_TRAILER);
+            for (kind, body) in a.take_outbox(id) {
+                if let Some(i) = self.ifaces.get_mut(&id) {
+                    i.queue.push_raw(kind, body);
+                }
+            }
+        }
         let jitter = self.rng.below(u64::from(hello_ms) / jitter_div + 1);
         let Some(i) = self.ifaces.get_mut(&id) else {
             return;
@@ -917,7 +1033,10 @@ impl Engine {
             }
         }
         self.counters.tx_ogms += sent.len() as u64;
-        for bytes in datagrams {
+        for mut bytes in datagrams {
+            if let Some(a) = self.auth.as_mut() {
+                a.seal(id, link_local, &mut bytes);
+            }
             self.counters.tx_packets += 1;
             self.counters.tx_bytes += bytes.len() as u64;
             self.counters.tx_frame_bytes += bytes.len() as u64 + FRAME_OVERHEAD;

@@ -49,6 +49,8 @@ pub struct Neighbour {
     echo_at: Option<Time>,
     /// Link TQ when routes were last re-evaluated for this neighbour.
     pub evaluated_tq: u8,
+    /// Datagrams it may still send us (`Params::neighbour_rate`).
+    pub bucket: super::limits::TokenBucket,
 }
 
 impl Neighbour {
@@ -67,6 +69,7 @@ impl Neighbour {
             echoes: 0,
             echo_at: None,
             evaluated_tq: 0,
+            bucket: super::limits::TokenBucket::new(0, now),
         }
     }
 

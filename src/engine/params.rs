@@ -65,6 +65,15 @@ pub struct Params {
     pub reset_protection_ms: u32,
     /// A datagram never exceeds the interface's max payload nor this.
     pub max_datagram: usize,
+    /// Originators kept at most; when full, unrouted ones make room for
+    /// newcomers, routed ones never do (docs/PROTOCOL.md §10).
+    pub max_originators: usize,
+    /// Neighbours per interface kept at most.
+    pub max_neighbours: usize,
+    /// Datagrams per second processed from one neighbour, and the burst
+    /// it may save up (dumps of big tables come in bursts).
+    pub neighbour_rate: u32,
+    pub neighbour_burst: u32,
 }
 
 impl Default for Params {
@@ -97,6 +106,10 @@ impl Default for Params {
             purge_ms: 200_000,
             reset_protection_ms: 30_000,
             max_datagram: 1400,
+            max_originators: 4096,
+            max_neighbours: 256,
+            neighbour_rate: 100,
+            neighbour_burst: 400,
         }
     }
 }

@@ -11,15 +11,20 @@ struct Node {
 }
 
 fn node(i: u16, announce: &[&str]) -> Node {
+    node_at(i, announce, u64::from(i), 0)
+}
+
+/// Node `i` started at `now` with random seed `seed`.
+fn node_at(i: u16, announce: &[&str], seed: u64, now: u64) -> Node {
     let cfg = EngineConfig {
         originator: Ipv6Addr::new(0xfd77, 0, 0, 0, 0, 0, 0, i),
         announce: announce.iter().map(|p| p.parse().unwrap()).collect(),
         hostname: Some(format!("node{i}")),
         params: Params::default(),
     };
-    let mut e = Engine::new(cfg, u64::from(i), Time(0));
+    let mut e = Engine::new(cfg, seed, Time(now));
     e.handle_input(
-        Time(0),
+        Time(now),
         Input::InterfaceUp {
             iface: 1,
             name: "veth0".into(),
@@ -69,6 +74,11 @@ fn drain(n: &mut Node) -> Vec<Vec<u8>> {
 
 /// Runs both nodes until `until`, delivering a→b only while `a_to_b`.
 fn run(a: &mut Node, b: &mut Node, until: u64, a_to_b: bool) {
+    run_tapped(a, b, until, a_to_b, &mut |_| {});
+}
+
+/// [`run`], showing `tap` every datagram A sends.
+fn run_tapped(a: &mut Node, b: &mut Node, until: u64, a_to_b: bool, tap: &mut dyn FnMut(&[u8])) {
     loop {
         let t = a.deadline.min(b.deadline);
         if t.0 > until {
@@ -85,6 +95,9 @@ fn run(a: &mut Node, b: &mut Node, until: u64, a_to_b: bool) {
             }
             let sent = drain(src);
             for bytes in sent {
+                if from == 0 {
+                    tap(&bytes);
+                }
                 if deliver {
                     dst.e.handle_input(
                         t.plus(1),
@@ -276,8 +289,8 @@ fn random_traffic_never_panics_and_stays_bounded() {
         drain(&mut n);
     }
     let st = n.e.status(Time(now));
-    assert!(st.neighbours.len() <= MAX_NEIGHBOURS);
-    assert!(st.originators.len() <= MAX_ORIGINATORS);
+    assert!(st.neighbours.len() <= Params::default().max_neighbours);
+    assert!(st.originators.len() <= Params::default().max_originators);
     assert!(st
         .originators
         .iter()
@@ -285,3 +298,6 @@ fn random_traffic_never_panics_and_stays_bounded() {
     assert!(n.e.reqs_seen.len() <= MAX_REQS_SEEN);
     assert!(st.counters.rx_packets == 60_000);
 }
+
+mod auth;
+mod limits;

@@ -63,6 +63,8 @@ impl SeqReq {
 pub struct TxQueue {
     ogms: Vec<QueuedOgm>,
     reqs: Vec<SeqReq>,
+    /// Ready-made messages (kind, body) sent right after the IHU.
+    raw: Vec<(u8, Vec<u8>)>,
 }
 
 impl TxQueue {
@@ -96,6 +98,10 @@ impl TxQueue {
         self.ogms.push(o);
     }
 
+    pub fn push_raw(&mut self, kind: u8, body: Vec<u8>) {
+        self.raw.push((kind, body));
+    }
+
     pub fn push_req(&mut self, r: SeqReq) {
         if !self.reqs.iter().any(|q| q.originator == r.originator) {
             self.reqs.push(r);
@@ -121,6 +127,9 @@ impl TxQueue {
                     break;
                 }
             }
+        }
+        for (kind, body) in self.raw.drain(..) {
+            b.push(kind, body.len(), |buf| buf.copy_from_slice(&body));
         }
         let sent = std::mem::take(&mut self.ogms);
         for q in &sent {

@@ -31,6 +31,9 @@ const MESH_TOKEN_BASE: usize = 4096;
 /// Full kernel route reconcile (dump and compare) this often.
 const RESYNC_MS: u64 = 60_000;
 const RX_BUF: usize = 65536;
+/// Datagrams read from one mesh socket per loop turn: a flooded interface
+/// must not starve the others, the control socket or the timers.
+const RX_BUDGET: usize = 256;
 
 /// An open mesh interface.
 struct Active {
@@ -58,6 +61,8 @@ pub struct Daemon {
     next_resync: Time,
     next_mesh_token: usize,
     rx_buf: Vec<u8>,
+    /// Mesh sockets whose read budget ran out: read again next turn.
+    rx_pending: Vec<Token>,
 }
 
 fn seed() -> u64 {
@@ -122,16 +127,24 @@ impl Daemon {
             settings.port,
             settings.group
         );
-        let engine = Engine::new(
+        let mut engine = Engine::new(
             EngineConfig {
                 originator,
                 announce: settings.announce.clone(),
                 hostname,
-                params: Params::default(),
+                params: Params {
+                    max_originators: settings.max_originators,
+                    max_neighbours: settings.max_neighbours,
+                    ..Params::default()
+                },
             },
             seed(),
             clock.now(),
         );
+        engine.set_keys(settings.keys.clone());
+        if !settings.keys.is_empty() {
+            log::info!("authentication on: key ids {:?}", engine.key_ids());
+        }
         // Refuse to start if another daemon uses the port on one of our
         // interfaces, before touching the kernel's routes and rules.
         for c in &settings.interfaces {
@@ -163,6 +176,7 @@ impl Daemon {
             next_resync: Time(RESYNC_MS),
             next_mesh_token: 0,
             rx_buf: vec![0; RX_BUF],
+            rx_pending: Vec::new(),
         };
         if let Err(e) = d.finish_start() {
             d.shutdown();
@@ -235,7 +249,12 @@ impl Daemon {
             if let Some(t) = self.route.next_deadline() {
                 deadline = deadline.min(t);
             }
-            match self.poll.poll(&mut events, self.clock.until(deadline)) {
+            let timeout = if self.rx_pending.is_empty() {
+                self.clock.until(deadline)
+            } else {
+                Some(std::time::Duration::ZERO)
+            };
+            match self.poll.poll(&mut events, timeout) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(Error::Runtime(format!("event loop: {e}"))),
@@ -269,6 +288,11 @@ impl Daemon {
                     t if self.control.owns(t) => self.serve_client(t, now),
                     t => self.read_mesh(t, now),
                 }
+            }
+            // Sockets left readable by their budget (edge-triggered: no
+            // new event would come for them).
+            for t in std::mem::take(&mut self.rx_pending) {
+                self.read_mesh(t, now);
             }
             if now >= self.engine_deadline {
                 self.engine.handle_input(now, Input::Timer);
@@ -352,7 +376,7 @@ impl Daemon {
         let Some(a) = self.active.iter().find(|a| a.token == token) else {
             return;
         };
-        loop {
+        for _ in 0..RX_BUDGET {
             match a.sock.recv(&mut self.rx_buf) {
                 Ok(Some(Received::Packet { src, len })) => {
                     let bytes = self.rx_buf.get(..len).unwrap_or(&[]).to_vec();
@@ -375,6 +399,9 @@ impl Daemon {
                     return;
                 }
             }
+        }
+        if !self.rx_pending.contains(&token) {
+            self.rx_pending.push(token);
         }
     }
 
@@ -563,6 +590,11 @@ impl Daemon {
             ("port", old.port != new.port),
             ("group", old.group != new.group),
             ("control_socket", old.control_socket != new.control_socket),
+            (
+                "max_originators",
+                old.max_originators != new.max_originators,
+            ),
+            ("max_neighbours", old.max_neighbours != new.max_neighbours),
         ]
         .into_iter()
         .filter_map(|(n, changed)| changed.then_some(n))
@@ -582,6 +614,11 @@ impl Daemon {
             let name = new.effective_hostname(system_hostname);
             self.engine.handle_input(now, Input::SetHostname(name));
         }
+        if new.keys != self.settings.keys {
+            self.engine.set_keys(new.keys.clone());
+            log::info!("mesh keys changed: key ids {:?}", self.engine.key_ids());
+        }
+        self.settings.keys = new.keys;
         self.settings.hostname = new.hostname;
         self.settings.log_level = new.log_level;
         self.settings.announce = new.announce;

@@ -74,6 +74,8 @@ pub struct SimConfig {
     pub kind: IfaceKind,
     /// Steady-state measurements start here (default: half the run).
     pub measure_from_ms: Option<u64>,
+    /// Mesh keys every node uses (empty: no authentication).
+    pub keys: Vec<crate::auth::Key>,
 }
 
 impl SimConfig {
@@ -88,6 +90,7 @@ impl SimConfig {
             params: Params::default(),
             kind: IfaceKind::Wireless,
             measure_from_ms: None,
+            keys: Vec::new(),
         }
     }
 }
@@ -107,7 +110,9 @@ fn new_engine(cfg: &SimConfig, i: usize, seed: u64, now: u64) -> Engine {
         hostname: None,
         params: cfg.params.clone(),
     };
-    Engine::new(c, seed, Time(now))
+    let mut e = Engine::new(c, seed, Time(now));
+    e.set_keys(cfg.keys.clone());
+    e
 }
 
 /// Originator address of node `i`.
@@ -408,7 +413,8 @@ pub(crate) fn host_target(c: &RouteChange) -> Option<(Ipv6Addr, Option<Ipv6Addr>
     }
 }
 
-/// `roost sim` entry: parses the arguments' values and prints one JSON line.
+/// `roost sim` entry: parses the arguments' values and prints one JSON
+/// line. `keys`: mesh keys every node uses (`--key-file`).
 pub fn cli(
     topo: &str,
     loss: f64,
@@ -416,6 +422,7 @@ pub fn cli(
     restores: &[String],
     duration_s: f64,
     seed: u64,
+    keys: Vec<crate::auth::Key>,
 ) -> Result<String, String> {
     let topo = Topology::parse(topo, seed)?;
     if !(0.0..=1.0).contains(&loss) {
@@ -423,6 +430,7 @@ pub fn cli(
     }
     let mut cfg = SimConfig::new(topo, (duration_s * 1000.0).round() as u64, seed);
     cfg.loss = loss;
+    cfg.keys = keys;
     for c in cuts {
         cfg.events.push(LinkEvent::parse(c, false)?);
     }

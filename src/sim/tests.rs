@@ -166,8 +166,8 @@ fn rebooted_node_with_new_seqnos_is_routed_again() {
 
 #[test]
 fn same_seed_gives_identical_output() {
-    let a = cli("rgg:30:5", 0.05, &["0-1@20".into()], &[], 40.0, 7);
-    let b = cli("rgg:30:5", 0.05, &["0-1@20".into()], &[], 40.0, 7);
+    let a = cli("rgg:30:5", 0.05, &["0-1@20".into()], &[], 40.0, 7, vec![]);
+    let b = cli("rgg:30:5", 0.05, &["0-1@20".into()], &[], 40.0, 7, vec![]);
     // the link may not exist in this graph: then both fail identically
     assert_eq!(a, b);
     let c = cli(
@@ -177,6 +177,7 @@ fn same_seed_gives_identical_output() {
         &["1-2@10".into()],
         20.0,
         3,
+        vec![],
     )
     .unwrap();
     assert_eq!(
@@ -187,7 +188,8 @@ fn same_seed_gives_identical_output() {
             &["1-2@5".into()],
             &["1-2@10".into()],
             20.0,
-            3
+            3,
+            vec![]
         )
         .unwrap()
     );
@@ -223,4 +225,33 @@ fn every_node_learns_the_whole_map() {
         assert_eq!(g["type"], "NetworkGraph");
         assert_eq!(g["links"].as_array().map(|a| a.len()), Some(want.len()));
     }
+}
+
+#[test]
+fn authenticated_mesh_converges_and_the_trailer_costs_its_bytes() {
+    let key = crate::auth::Key::new(&[7; 32]).unwrap();
+    let mut figures = Vec::new();
+    for keys in [vec![], vec![key]] {
+        let mut c = SimConfig::new(Topology::parse("rgg:20", 1).unwrap(), 600_000, 1);
+        c.measure_from_ms = Some(120_000);
+        c.keys = keys;
+        let s = Sim::new(c).run();
+        assert_clean(&s);
+        eprintln!(
+            "rgg:20 auth={}: converged {} ms, {} B/s and {} packets/s per node",
+            !figures.is_empty(),
+            s.converged_ms.unwrap_or(0),
+            s.bytes_per_node_s,
+            s.packets_per_node_s
+        );
+        assert!(s.converged_ms.is_some_and(|t| t < 500), "{s:?}");
+        figures.push((s.bytes_per_node_s, s.packets_per_node_s));
+    }
+    // The steady-state cost is the 8-byte MAC per datagram, nothing more.
+    let extra = figures[1].0 - figures[0].0;
+    let mac = crate::auth::MAC_LEN as f64 * figures[1].1;
+    assert!(
+        extra <= mac + 1.0,
+        "auth costs {extra:.1} B/s, MAC alone {mac:.1}"
+    );
 }

@@ -70,8 +70,9 @@ pub struct Node {
     pub ifaces: Vec<String>,
     pub sock: PathBuf,
     pub log: PathBuf,
-    /// More `roost run` arguments for this node.
-    pub extra_args: Vec<String>,
+    /// Extra `roost run` arguments (e.g. `--key-file`) and environment.
+    pub extra: Vec<String>,
+    pub env: Vec<(String, String)>,
 }
 
 impl Node {
@@ -99,7 +100,8 @@ impl Node {
             .args(["--announce", &format!("{}/128", self.v6())])
             .args(["--control-socket", self.sock.to_str().unwrap()])
             .args(["--hostname", &format!("node{}", self.n)])
-            .args(&self.extra_args)
+            .args(&self.extra)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log);
@@ -252,7 +254,8 @@ impl Mesh {
                     ifaces: Vec::new(),
                     sock: dir.0.join(format!("n{i}.sock")),
                     log: dir.0.join(format!("n{i}.log")),
-                    extra_args: Vec::new(),
+                    extra: Vec::new(),
+                    env: Vec::new(),
                 }
             })
             .collect();

@@ -97,6 +97,17 @@ impl Netns {
     pub fn routes(&self, extra: &[&str]) -> Vec<String> {
         routes_in(&self.name, extra)
     }
+
+    /// The link-local address of `dev`.
+    pub fn link_local(&self, dev: &str) -> std::net::Ipv6Addr {
+        let out = self.ip(&["-6", "-o", "addr", "show", "dev", dev, "scope", "link"]);
+        let word = out
+            .split_whitespace()
+            .skip_while(|w| *w != "inet6")
+            .nth(1)
+            .expect("link-local address");
+        word.split('/').next().unwrap().parse().unwrap()
+    }
 }
 
 /// `ip -n NS args...`, panicking on failure; returns stdout.
