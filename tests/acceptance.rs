@@ -21,7 +21,10 @@
 
 mod common;
 use common::mesh::*;
-use common::{have_root, Netns};
+use common::{have_root, run, Netns};
+// Also for the submodules (auth_mesh, flood, restarts).
+#[allow(unused_imports)]
+use std::{fs::File, process::Command};
 
 use std::time::{Duration, Instant};
 
