@@ -32,7 +32,7 @@ fn attach(bridge: &Netns, ns: &Netns, tag: &str) {
 fn auth_drops(st: &serde_json::Value) -> u64 {
     ["auth_replay", "auth_unverified", "auth_bad_mac"]
         .iter()
-        .map(|r| st["status"]["counters"]["dropped"][r].as_u64().unwrap_or(0))
+        .map(|r| st["counters"]["dropped"][r].as_u64().unwrap_or(0))
         .sum()
 }
 
@@ -147,11 +147,11 @@ fn authenticated_mesh_keeps_out_wrong_keys_and_replays() {
     }
     assert!(m.node(5).routes().is_empty(), "{:?}", m.node(5).routes());
     let st5 = m.node(1).status_json();
-    let wrong_key = st5["status"]["counters"]["dropped"]["auth_unknown_key"]
+    let wrong_key = st5["counters"]["dropped"]["auth_unknown_key"]
         .as_u64()
         .unwrap_or(0);
     let st = m.node(5).status_json();
-    let tried5 = st["status"]["counters"]["tx_packets"].as_u64().unwrap_or(0);
+    let tried5 = st["counters"]["tx_packets"].as_u64().unwrap_or(0);
     eprintln!(
         "wrong-key node 5: sent {tried5} datagrams, node 1 dropped {wrong_key} (auth_unknown_key), 0 routes installed anywhere"
     );
