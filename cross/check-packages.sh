@@ -26,7 +26,10 @@ PKGDIR=$ROOT/target/cross/pkg
 export LC_ALL=C
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-fail() { echo "check-packages.sh: FAIL: $*" >&2; exit 1; }
+fail() {
+    echo "check-packages.sh: FAIL: $*" >&2
+    exit 1
+}
 ok() { echo "ok: $*"; }
 
 need=()
@@ -42,8 +45,8 @@ rm -rf "$PKGDIR" "$PKGDIR"2
 bash cross/package.sh "$PKGDIR" >/dev/null
 sleep 1
 bash cross/package.sh "$PKGDIR"2 >/dev/null
-(cd "$PKGDIR" && sha256sum -- *) > /tmp/roost-pkg-sha.1
-(cd "$PKGDIR"2 && sha256sum -- *) > /tmp/roost-pkg-sha.2
+(cd "$PKGDIR" && sha256sum -- *) >/tmp/roost-pkg-sha.1
+(cd "$PKGDIR"2 && sha256sum -- *) >/tmp/roost-pkg-sha.2
 cat /tmp/roost-pkg-sha.1
 cmp /tmp/roost-pkg-sha.1 /tmp/roost-pkg-sha.2 || fail "two package builds differ"
 rm -rf "$PKGDIR"2
@@ -103,7 +106,8 @@ ipks=("$PKGDIR"/*.ipk)
 for ipk in "${ipks[@]}"; do
     name=$(basename "$ipk" .ipk)
     arch=${name#roost_*_}
-    version=${name#roost_}; version=${version%%_*}
+    version=${name#roost_}
+    version=${version%%_*}
     echo "-- $name (arch $arch, version $version)"
     [ "$(head -c2 "$ipk" | od -An -tx1 | tr -d ' ')" = 1f8b ] || fail "$ipk is not gzip"
     members=$(tar tzf "$ipk" | tr '\n' ' ')
@@ -143,8 +147,12 @@ $listing"
     tar xzf "$w/data.tar.gz" -C "$r"
     mkdir -p "$r/usr/lib/opkg/info"
     for f in control conffiles postinst prerm; do cp -p "$w/control/$f" "$r/usr/lib/opkg/info/roost.$f"; done
-    tar tzf "$w/data.tar.gz" | sed -n 's|^\./\(.*[^/]\)$|/\1|p' > "$r/usr/lib/opkg/info/roost.list"
-    { cat "$w/control/control"; echo "Status: install user installed"; echo; } > "$r/usr/lib/opkg/status"
+    tar tzf "$w/data.tar.gz" | sed -n 's|^\./\(.*[^/]\)$|/\1|p' >"$r/usr/lib/opkg/info/roost.list"
+    {
+        cat "$w/control/control"
+        echo "Status: install user installed"
+        echo
+    } >"$r/usr/lib/opkg/status"
     # With IPKG_INSTROOT set (image build), the scripts must not touch anything.
     before=$(find "$r" | sort | md5sum)
     IPKG_INSTROOT=$r sh "$r/usr/lib/opkg/info/roost.postinst" || fail postinst
@@ -184,13 +192,14 @@ for deb in "${debs[@]}"; do
     grep -qx 'Type=simple' "$unit" || fail Type
     grep -qx 'Restart=on-failure' "$unit" || fail Restart
     mkdir "$w/unit"
-    sed "s|^ExecStart=/usr/sbin/roost|ExecStart=$w/x/usr/sbin/roost|" "$unit" > "$w/unit/roost.service"
+    sed "s|^ExecStart=/usr/sbin/roost|ExecStart=$w/x/usr/sbin/roost|" "$unit" >"$w/unit/roost.service"
     systemd-analyze verify --man=no "$w/unit/roost.service" || fail "systemd-analyze verify"
     ok "systemd-analyze verify roost.service"
     # dpkg --root: a fresh dpkg database in a temporary root.
     r=$w/root
     mkdir -p "$r/var/lib/dpkg/info" "$r/var/lib/dpkg/updates" "$r/var/lib/dpkg/triggers" "$r/var/log"
-    : > "$r/var/lib/dpkg/status"; : > "$r/var/lib/dpkg/available"
+    : >"$r/var/lib/dpkg/status"
+    : >"$r/var/lib/dpkg/available"
     dpkg_r() { dpkg --root="$r" --log="$r/var/log/dpkg.log" --force-script-chrootless --force-architecture "$@"; }
     dpkg_r -i "$deb"
     dpkg_r -s roost | grep -qx 'Status: install ok installed' || fail "dpkg -s"

@@ -78,7 +78,7 @@ normalise() {
 targz() {
     normalise "$1"
     tar -C "$1" --format=gnu --sort=name --owner=0 --group=0 --numeric-owner \
-        --mtime="@$SOURCE_DATE_EPOCH" -cf - . | gzip -9n > "$2"
+        --mtime="@$SOURCE_DATE_EPOCH" -cf - . | gzip -9n >"$2"
 }
 
 build_ipk() {
@@ -90,7 +90,7 @@ build_ipk() {
     install -m 0644 "$FILES/roost.config" "$work/data/etc/config/roost"
     # Installed-Size in bytes, as OpenWrt's ipkg-build computes it.
     size=$(find "$work/data" -type f -exec stat -c %s {} + | awk '{s += $1} END {print s}')
-    cat > "$work/control/control" <<EOF
+    cat >"$work/control/control" <<EOF
 Package: roost
 Version: $PKGVER
 Depends: libc
@@ -102,19 +102,19 @@ Architecture: $arch
 Installed-Size: $size
 Description: $DESCRIPTION
 EOF
-    printf '/etc/config/roost\n' > "$work/control/conffiles"
+    printf '/etc/config/roost\n' >"$work/control/conffiles"
     install -m 0755 "$PKG/ipk/postinst" "$work/control/postinst"
     install -m 0755 "$PKG/ipk/prerm" "$work/control/prerm"
     chmod 0644 "$work/control/control" "$work/control/conffiles"
     targz "$work/data" "$work/pkg/data.tar.gz"
     targz "$work/control" "$work/pkg/control.tar.gz"
-    printf '2.0\n' > "$work/pkg/debian-binary"
+    printf '2.0\n' >"$work/pkg/debian-binary"
     chmod 0644 "$work/pkg/"*
     normalise "$work/pkg"
     out=$OUTDIR/roost_${PKGVER}_$arch.ipk
     tar -C "$work/pkg" --format=gnu --owner=0 --group=0 --numeric-owner \
         --mtime="@$SOURCE_DATE_EPOCH" \
-        -cf - ./debian-binary ./data.tar.gz ./control.tar.gz | gzip -9n > "$out"
+        -cf - ./debian-binary ./data.tar.gz ./control.tar.gz | gzip -9n >"$out"
     rm -rf "$work"
     echo "$out"
 }
@@ -128,7 +128,7 @@ build_deb() {
     install -m 0644 "$PKG/deb/roost.service" "$r/lib/systemd/system/roost.service"
     install -m 0644 "$PKG/deb/roost.conf" "$r/etc/roost/roost.conf"
     install -m 0644 README.md docs/CONFIG.md "$r/usr/share/doc/roost/"
-    cat > "$r/usr/share/doc/roost/copyright" <<EOF
+    cat >"$r/usr/share/doc/roost/copyright" <<EOF
 Roost $VERSION: BATMAN-style mesh routing daemon.
 License: GPL-2.0-only (see /usr/share/common-licenses/GPL-2).
 The binary is statically linked with musl libc (MIT) and Rust crates under
@@ -136,7 +136,7 @@ MIT or Apache-2.0 licences (see Cargo.lock of the source).
 EOF
     chmod 0644 "$r/usr/share/doc/roost/copyright"
     size=$(du -sk --apparent-size --exclude=DEBIAN "$r" | cut -f1)
-    cat > "$r/DEBIAN/control" <<EOF
+    cat >"$r/DEBIAN/control" <<EOF
 Package: roost
 Version: $PKGVER
 Architecture: $arch
@@ -147,7 +147,7 @@ Priority: optional
 Description: $DESCRIPTION
 $(printf '%s\n' "$LONG_DESCRIPTION" | sed 's/^/ /')
 EOF
-    printf '/etc/roost/roost.conf\n' > "$r/DEBIAN/conffiles"
+    printf '/etc/roost/roost.conf\n' >"$r/DEBIAN/conffiles"
     install -m 0755 "$PKG/deb/postinst" "$PKG/deb/prerm" "$PKG/deb/postrm" "$r/DEBIAN/"
     chmod 0644 "$r/DEBIAN/control" "$r/DEBIAN/conffiles"
     normalise "$r"
