@@ -193,3 +193,213 @@ fn default_config_and_rpcd() {
     let v = rpcd(sock, &["call", "no_such_method"]);
     assert!(v["error"].is_string(), "{v}");
 }
+
+/// Edges of the map test mesh: a chain 1–6 with a shortcut 2–5.
+const EDGES: [(u8, u8); 6] = [(1, 2), (2, 3), (3, 4), (4, 5), (5, 6), (2, 5)];
+
+fn have_chromium() -> bool {
+    Command::new("chromium")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// The value of attribute `name` in the start tag `tag`.
+fn attr<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+    let key = format!(" {name}=\"");
+    let i = tag.find(&key)? + key.len();
+    let rest = &tag[i..];
+    Some(&rest[..rest.find('"')?])
+}
+
+/// The start tags of elements with class `class` in `dom`.
+fn tags<'a>(dom: &'a str, class: &str) -> Vec<&'a str> {
+    let key = format!("class=\"{class}\"");
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(i) = dom[from..].find(&key) {
+        let at = from + i;
+        let start = dom[..at].rfind('<').unwrap();
+        let end = at + dom[at..].find('>').unwrap();
+        out.push(&dom[start..=end]);
+        from = end;
+    }
+    out
+}
+
+/// Headless Chromium inside `ns`, on the test page; `what` is
+/// `--dump-dom` or `--screenshot=FILE`.
+fn chromium(ns: &str, profile: &Path, url: &str, what: &str) -> String {
+    let out = Command::new("ip")
+        .args(["netns", "exec", ns, "chromium", "--headless", "--no-sandbox"])
+        .args(["--disable-gpu", "--no-first-run", "--hide-scrollbars"])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(["--window-size=800,560", "--virtual-time-budget=10000", what, url])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "chromium {what}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn mesh_map_in_chromium() {
+    if !have_root() {
+        return;
+    }
+    if !have_chromium() {
+        let msg = "chromium is missing: run `. scripts/setup.sh; roost_test_tools`";
+        assert!(!ci(), "{msg}");
+        eprintln!("NOTICE: skipping mesh_map_in_chromium: {msg}");
+        return;
+    }
+    let mut m = Mesh::new("owrtmap", 6);
+    for (a, b) in EDGES {
+        m.connect(a, b);
+    }
+    // A gateway to mark, once the daemon has gateway modes.
+    let gateway = daemon_knows_gateway();
+    if gateway {
+        m.node_mut(6).extra_args = vec!["--gateway".into(), "server".into()];
+    }
+    m.start_all();
+    m.wait_converged(Duration::from_secs(20));
+    // Node 1 knows the whole map: 6 nodes, 2 directed links per edge (the
+    // neighbour lists ride on the first own OGMs).
+    wait_until("node 1 knows the whole map", Duration::from_secs(40), || {
+        let g = m.node(1).netjson();
+        g["nodes"].as_array().map(|n| n.len()) == Some(6)
+            && g["links"].as_array().map(|l| l.len()) == Some(12)
+            && (!gateway || g["nodes"].to_string().contains("\"gateway\":true"))
+    });
+
+    // The site: the map module and the LuCI views, as the package installs
+    // them, a test page, and live /topology.json.
+    let site = m.dir.0.join("www");
+    let res = repo().join("openwrt-feed/luci/luci-app-roost/htdocs/luci-static/resources");
+    std::fs::create_dir_all(site.join("view/roost")).unwrap();
+    std::fs::copy(res.join("roost/meshmap.js"), site.join("meshmap.js")).unwrap();
+    for v in ["status", "map", "settings"] {
+        let f = format!("view/roost/{v}.js");
+        std::fs::copy(res.join(&f), site.join(&f)).unwrap();
+    }
+    std::fs::copy(repo().join("tests/openwrt/map.html"), site.join("index.html")).unwrap();
+    let node = m.node(1);
+    let _server = Proc(
+        Command::new("ip")
+            .args(["netns", "exec", &node.ns.name, "python3"])
+            .arg(repo().join("tests/openwrt/mapserve.py"))
+            .arg(&site)
+            .args(["8076", BIN])
+            .arg(&node.sock)
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let url = "http://127.0.0.1:8076/index.html";
+    let profile = m.dir.0.join("chromium-profile");
+
+    // Retried while the server starts.
+    let t0 = Instant::now();
+    let dom = loop {
+        let dom = chromium(&node.ns.name, &profile, url, "--dump-dom");
+        if dom.contains("data-state=\"drawn\"") && dom.contains("data-views=\"") {
+            break dom;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "the map was not drawn: {dom}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert!(
+        dom.contains("data-views=\"compiled: status map settings\""),
+        "LuCI views: {}",
+        dom.lines().find(|l| l.contains("data-views")).unwrap_or("")
+    );
+    let served: Value =
+        serde_json::from_slice(&std::fs::read(site.join("served.json")).unwrap()).unwrap();
+
+    // Nodes: the topology's, with their gateway flags; the local node is
+    // node 1.
+    let want_nodes: BTreeSet<(String, bool, bool)> = served["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            let id = n["id"].as_str().unwrap().to_string();
+            let local = id == served["router_id"].as_str().unwrap();
+            (id, n["properties"]["gateway"] == true, local)
+        })
+        .collect();
+    let drawn_nodes: BTreeSet<(String, bool, bool)> = tags(&dom, "roost-node")
+        .iter()
+        .map(|t| {
+            (
+                attr(t, "data-id").unwrap().to_string(),
+                attr(t, "data-gateway") == Some("true"),
+                attr(t, "data-local") == Some("true"),
+            )
+        })
+        .collect();
+    assert_eq!(drawn_nodes, want_nodes, "drawn nodes");
+    assert_eq!(drawn_nodes.len(), 6);
+    assert_eq!(drawn_nodes.iter().filter(|n| n.2).count(), 1, "one local node");
+    if gateway {
+        assert_eq!(drawn_nodes.iter().filter(|n| n.1).count(), 1, "node 6 is a gateway");
+    }
+    // Links: one per edge of the topology, with the weaker direction's TQ.
+    let mut want_links = std::collections::BTreeMap::<(String, String), u64>::new();
+    for l in served["links"].as_array().unwrap() {
+        let (s, t) = (l["source"].as_str().unwrap(), l["target"].as_str().unwrap());
+        let key = if s < t { (s, t) } else { (t, s) };
+        let tq = l["cost"].as_u64().unwrap();
+        let e = want_links
+            .entry((key.0.to_string(), key.1.to_string()))
+            .or_insert(tq);
+        *e = (*e).min(tq);
+    }
+    let drawn_links: std::collections::BTreeMap<(String, String), u64> = tags(&dom, "roost-link")
+        .iter()
+        .map(|t| {
+            (
+                (
+                    attr(t, "data-source").unwrap().to_string(),
+                    attr(t, "data-target").unwrap().to_string(),
+                ),
+                attr(t, "data-tq").unwrap().parse().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(drawn_links, want_links, "drawn links");
+    assert_eq!(drawn_links.len(), EDGES.len());
+    assert!(dom.contains("data-nodes=\"6\"") && dom.contains("data-links=\"6\""));
+
+    // The screenshot, kept as a test artifact with the DOM and the graph.
+    let art = repo().join("target/openwrt-test");
+    std::fs::create_dir_all(&art).unwrap();
+    let png = art.join("meshmap.png");
+    let _ = std::fs::remove_file(&png);
+    chromium(
+        &node.ns.name,
+        &profile,
+        url,
+        &format!("--screenshot={}", png.display()),
+    );
+    let size = std::fs::metadata(&png).map(|m| m.len()).unwrap_or(0);
+    assert!(size > 5000, "screenshot {}: {size} bytes", png.display());
+    std::fs::write(art.join("meshmap.dom.html"), &dom).unwrap();
+    std::fs::write(art.join("meshmap.netjson"), served.to_string()).unwrap();
+    let js = std::fs::metadata(res.join("roost/meshmap.js")).unwrap().len();
+    eprintln!(
+        "mesh map: 6 nodes, {} links drawn; meshmap.js {js} bytes; screenshot {} ({size} bytes)",
+        drawn_links.len(),
+        png.display()
+    );
+}
