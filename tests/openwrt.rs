@@ -164,7 +164,12 @@ fn default_config_and_rpcd() {
     // The rpcd plugin, as rpcd runs it.
     let sock = &m.node(1).sock;
     let list = rpcd(sock, &["list"]);
-    let methods: BTreeSet<&str> = list.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+    let methods: BTreeSet<&str> = list
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str())
+        .collect();
     assert_eq!(methods, BTreeSet::from(RPCD_METHODS), "{list}");
     for meth in RPCD_METHODS {
         let v = rpcd(sock, &["call", meth]);
@@ -233,10 +238,22 @@ fn tags<'a>(dom: &'a str, class: &str) -> Vec<&'a str> {
 /// `--dump-dom` or `--screenshot=FILE`.
 fn chromium(ns: &str, profile: &Path, url: &str, what: &str) -> String {
     let out = Command::new("ip")
-        .args(["netns", "exec", ns, "chromium", "--headless", "--no-sandbox"])
+        .args([
+            "netns",
+            "exec",
+            ns,
+            "chromium",
+            "--headless",
+            "--no-sandbox",
+        ])
         .args(["--disable-gpu", "--no-first-run", "--hide-scrollbars"])
         .arg(format!("--user-data-dir={}", profile.display()))
-        .args(["--window-size=800,560", "--virtual-time-budget=10000", what, url])
+        .args([
+            "--window-size=800,560",
+            "--virtual-time-budget=10000",
+            what,
+            url,
+        ])
         .stdin(Stdio::null())
         .output()
         .unwrap();
@@ -272,12 +289,16 @@ fn mesh_map_in_chromium() {
     m.wait_converged(Duration::from_secs(20));
     // Node 1 knows the whole map: 6 nodes, 2 directed links per edge (the
     // neighbour lists ride on the first own OGMs).
-    wait_until("node 1 knows the whole map", Duration::from_secs(40), || {
-        let g = m.node(1).netjson();
-        g["nodes"].as_array().map(|n| n.len()) == Some(6)
-            && g["links"].as_array().map(|l| l.len()) == Some(12)
-            && (!gateway || g["nodes"].to_string().contains("\"gateway\":true"))
-    });
+    wait_until(
+        "node 1 knows the whole map",
+        Duration::from_secs(40),
+        || {
+            let g = m.node(1).netjson();
+            g["nodes"].as_array().map(|n| n.len()) == Some(6)
+                && g["links"].as_array().map(|l| l.len()) == Some(12)
+                && (!gateway || g["nodes"].to_string().contains("\"gateway\":true"))
+        },
+    );
 
     // The site: the map module and the LuCI views, as the package installs
     // them, a test page, and live /topology.json.
@@ -289,7 +310,11 @@ fn mesh_map_in_chromium() {
         let f = format!("view/roost/{v}.js");
         std::fs::copy(res.join(&f), site.join(&f)).unwrap();
     }
-    std::fs::copy(repo().join("tests/openwrt/map.html"), site.join("index.html")).unwrap();
+    std::fs::copy(
+        repo().join("tests/openwrt/map.html"),
+        site.join("index.html"),
+    )
+    .unwrap();
     let node = m.node(1);
     let _server = Proc(
         Command::new("ip")
@@ -350,9 +375,17 @@ fn mesh_map_in_chromium() {
         .collect();
     assert_eq!(drawn_nodes, want_nodes, "drawn nodes");
     assert_eq!(drawn_nodes.len(), 6);
-    assert_eq!(drawn_nodes.iter().filter(|n| n.2).count(), 1, "one local node");
+    assert_eq!(
+        drawn_nodes.iter().filter(|n| n.2).count(),
+        1,
+        "one local node"
+    );
     if gateway {
-        assert_eq!(drawn_nodes.iter().filter(|n| n.1).count(), 1, "node 6 is a gateway");
+        assert_eq!(
+            drawn_nodes.iter().filter(|n| n.1).count(),
+            1,
+            "node 6 is a gateway"
+        );
     }
     // Links: one per edge of the topology, with the weaker direction's TQ.
     let mut want_links = std::collections::BTreeMap::<(String, String), u64>::new();
@@ -396,7 +429,9 @@ fn mesh_map_in_chromium() {
     assert!(size > 5000, "screenshot {}: {size} bytes", png.display());
     std::fs::write(art.join("meshmap.dom.html"), &dom).unwrap();
     std::fs::write(art.join("meshmap.netjson"), served.to_string()).unwrap();
-    let js = std::fs::metadata(res.join("roost/meshmap.js")).unwrap().len();
+    let js = std::fs::metadata(res.join("roost/meshmap.js"))
+        .unwrap()
+        .len();
     eprintln!(
         "mesh map: 6 nodes, {} links drawn; meshmap.js {js} bytes; screenshot {} ({size} bytes)",
         drawn_links.len(),
