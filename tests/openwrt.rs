@@ -412,6 +412,25 @@ fn mesh_map_in_chromium() {
         .collect();
     assert_eq!(drawn_links, want_links, "drawn links");
     assert_eq!(drawn_links.len(), EDGES.len());
+    // Every link's colour is its TQ's.
+    for t in tags(&dom, "roost-link") {
+        let tq: u32 = attr(t, "data-tq").unwrap().parse().unwrap();
+        let hue = (120 * tq + 127) / 255;
+        assert_eq!(
+            attr(t, "stroke"),
+            Some(format!("hsl({hue},85%,40%)").as_str()),
+            "{t}"
+        );
+    }
+    // Gateway marks: the same graph with node 6 as a gateway (for builds
+    // whose daemon has no gateway mode yet, see above) draws one square.
+    assert!(
+        dom.contains("data-gwcheck=\"1\""),
+        "gateway mark: {}",
+        dom.lines()
+            .find(|l| l.contains("data-gwcheck"))
+            .unwrap_or("")
+    );
     assert!(dom.contains("data-nodes=\"6\"") && dom.contains("data-links=\"6\""));
 
     // The screenshot, kept as a test artifact with the DOM and the graph.
