@@ -142,7 +142,7 @@ grep -qx "Architecture: all" "$w/control/control" || fail "luci: Architecture"
 (cd "$w/root/www" && find . -type f | sort) >"$w/got"
 (cd "$w/root" && find . -path ./www -prune -o -type f -print | sort) >>"$w/got"
 cmp -s "$w/want" "$w/got" || fail "luci: payload differs from the feed: $(diff "$w/want" "$w/got")"
-ROOST_TEST_ROOT=$w/root sh openwrt-feed/net/roost/test.sh luci-app-roost "$(cat "$META/luci-app-roost/version")" || fail "luci: test.sh"
+ROOST_TEST_ROOT=$w/root sh openwrt-feed/luci/luci-app-roost/test.sh luci-app-roost "$(cat "$META/luci-app-roost/version")" || fail "luci: test.sh"
 before=$(find "$w/root" | sort | md5sum)
 IPKG_INSTROOT=$w/root sh "$w/control/postinst" || fail "luci postinst"
 [ "$(find "$w/root" | sort | md5sum)" = "$before" ] || fail "luci postinst changed the root"

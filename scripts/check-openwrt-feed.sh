@@ -93,5 +93,5 @@ l=$TMPROOT/luci
 mkdir -p "$l/www"
 cp -R openwrt-feed/luci/luci-app-roost/htdocs/. "$l/www/"
 cp -R openwrt-feed/luci/luci-app-roost/root/. "$l/"
-ROOST_TEST_ROOT=$l sh openwrt-feed/net/roost/test.sh luci-app-roost "${version%-*}"
-echo "ok: net/roost/test.sh luci-app-roost; meshmap.js: $(wc -c <openwrt-feed/luci/luci-app-roost/htdocs/luci-static/resources/roost/meshmap.js) bytes ($(gzip -9c openwrt-feed/luci/luci-app-roost/htdocs/luci-static/resources/roost/meshmap.js | wc -c) gzipped)"
+ROOST_TEST_ROOT=$l sh openwrt-feed/luci/luci-app-roost/test.sh luci-app-roost "${version%-*}"
+echo "ok: luci/luci-app-roost/test.sh; meshmap.js: $(wc -c <openwrt-feed/luci/luci-app-roost/htdocs/luci-static/resources/roost/meshmap.js) bytes ($(gzip -9c openwrt-feed/luci/luci-app-roost/htdocs/luci-static/resources/roost/meshmap.js | wc -c) gzipped)"

@@ -52,12 +52,4 @@ roost)
 		jsonfilter -s "$out" -e '@.error' >/dev/null || fail "rpcd error is not JSON"
 	fi
 	;;
-luci-app-roost)
-	W=$R/www/luci-static/resources
-	for f in "$W/roost/meshmap.js" "$W/view/roost/status.js" "$W/view/roost/map.js" \
-		"$W/view/roost/settings.js" "$R/usr/share/luci/menu.d/luci-app-roost.json" \
-		"$R/usr/share/rpcd/acl.d/luci-app-roost.json"; do
-		[ -s "$f" ] || fail "$f"
-	done
-	;;
 esac
