@@ -20,7 +20,10 @@ for arg in "$@"; do
     case "$arg" in
         --no-build) build=0 ;;
         --tests) tests=1 ;;
-        *) echo "bigendian.sh: unknown argument $arg" >&2; exit 2 ;;
+        *)
+            echo "bigendian.sh: unknown argument $arg" >&2
+            exit 2
+            ;;
     esac
 done
 
@@ -33,7 +36,10 @@ command -v qemu-mips-static >/dev/null || {
 
 BE=${ROOST_CROSS_TARGET_DIR:-target/cross}/out/mips-unknown-linux-musl/roost-sim
 LE=${ROOST_CROSS_TARGET_DIR:-target/cross}/out/x86_64-unknown-linux-musl/roost-sim
-file -b "$BE" | grep -q 'MSB executable, MIPS' || { echo "bigendian.sh: $BE is not big-endian MIPS" >&2; exit 1; }
+file -b "$BE" | grep -q 'MSB executable, MIPS' || {
+    echo "bigendian.sh: $BE is not big-endian MIPS" >&2
+    exit 1
+}
 
 scenarios=(
     "--topo rgg:30 --duration 60 --seed 3"

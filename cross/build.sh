@@ -63,11 +63,26 @@ mode=build
 targets=()
 for arg in "$@"; do
     case "$arg" in
-        --sim) features=(); binname=roost-sim ;;
-        --immediate-abort) immediate_abort=1; binname=roost-ia ;;
-        --test) features=(); mode="test" ;;
-        -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-        -*) echo "build.sh: unknown option $arg" >&2; exit 2 ;;
+        --sim)
+            features=()
+            binname=roost-sim
+            ;;
+        --immediate-abort)
+            immediate_abort=1
+            binname=roost-ia
+            ;;
+        --test)
+            features=()
+            mode="test"
+            ;;
+        -h | --help)
+            sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
+            exit 0
+            ;;
+        -*)
+            echo "build.sh: unknown option $arg" >&2
+            exit 2
+            ;;
         *)
             ok=
             for t in "${ALL_TARGETS[@]}"; do [ "$t" = "$arg" ] && ok=1; done
@@ -113,7 +128,7 @@ fi
 
 # --- zig + cargo-zigbuild in a venv -------------------------------------------
 if ! "$VENV/bin/python" -m pip show ziglang 2>/dev/null | grep -qx "Version: $ZIG_VERSION" ||
-   ! "$VENV/bin/python" -m pip show cargo-zigbuild 2>/dev/null | grep -qx "Version: $ZIGBUILD_VERSION"; then
+    ! "$VENV/bin/python" -m pip show cargo-zigbuild 2>/dev/null | grep -qx "Version: $ZIGBUILD_VERSION"; then
     step "Installing ziglang==$ZIG_VERSION and cargo-zigbuild==$ZIGBUILD_VERSION into $VENV"
     /usr/bin/python3 -m venv "$VENV"
     "$VENV/bin/python" -m pip install --quiet "ziglang==$ZIG_VERSION" "cargo-zigbuild==$ZIGBUILD_VERSION"
@@ -130,7 +145,7 @@ echo "cargo: $($CARGO --version)  rustc: $($RUSTC --version)  zig: $(python -m z
 
 mkdir -p "$OUT"
 SIZES=$OUT/sizes.tsv
-[ -f "$SIZES" ] || printf 'target\tfile\traw_bytes\txz_bytes\tbuild_s\topt_level\n' > "$SIZES"
+[ -f "$SIZES" ] || printf 'target\tfile\traw_bytes\txz_bytes\tbuild_s\topt_level\n' >"$SIZES"
 
 qemu_runner() {
     case "$1" in
@@ -158,7 +173,7 @@ for t in "${targets[@]}"; do
         CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_PANIC=unwind \
             cargo-zigbuild test --release --locked --lib --target "$t" \
             -Zbuild-std --target-dir "$TARGET_DIR" -- ${ROOST_TEST_ARGS:-}
-        echo "$t: unit tests passed under '${runner:-native}' in $(( $(date +%s) - start )) s"
+        echo "$t: unit tests passed under '${runner:-native}' in $(($(date +%s) - start)) s"
         continue
     fi
     step "Building $binname for $t"
@@ -169,23 +184,29 @@ for t in "${targets[@]}"; do
         --target "$t" "${features[@]}" \
         -Zbuild-std=std,panic_abort -Zbuild-std-features= \
         --target-dir "$tdir"
-    secs=$(( $(date +%s) - start ))
+    secs=$(($(date +%s) - start))
     mkdir -p "$OUT/$t"
     cp "$tdir/$t/release/roost" "$OUT/$t/$binname"
     bin=$OUT/$t/$binname
     desc=$(file -b "$bin")
     echo "$bin: $desc"
     case "$desc" in
-        *"statically linked"*|*"static-pie linked"*) ;;
-        *) echo "build.sh: $bin is not statically linked" >&2; exit 1 ;;
+        *"statically linked"* | *"static-pie linked"*) ;;
+        *)
+            echo "build.sh: $bin is not statically linked" >&2
+            exit 1
+            ;;
     esac
     case "$desc" in
         *", stripped"*) ;;
-        *) echo "build.sh: $bin is not stripped" >&2; exit 1 ;;
+        *)
+            echo "build.sh: $bin is not stripped" >&2
+            exit 1
+            ;;
     esac
     raw=$(stat -c %s "$bin")
     xzb=$(xz -9e -c "$bin" | wc -c)
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$binname" "$raw" "$xzb" "$secs" \
-        "${CARGO_PROFILE_RELEASE_OPT_LEVEL:-s}" >> "$SIZES"
+        "${CARGO_PROFILE_RELEASE_OPT_LEVEL:-s}" >>"$SIZES"
     printf '%s: %s bytes, xz -9e %s bytes, built in %s s\n' "$t" "$raw" "$xzb" "$secs"
 done

@@ -24,7 +24,10 @@ case "$EMU_TRIPLE" in
     mipsel-*) QEMU=(qemu-mipsel-static -cpu 24Kc) ;;
     armv7-*) QEMU=(qemu-arm-static -cpu cortex-a7) ;;
     aarch64-*) QEMU=(qemu-aarch64-static -cpu cortex-a53) ;;
-    *) echo "mixed-mesh.sh: unsupported $EMU_TRIPLE" >&2; exit 2 ;;
+    *)
+        echo "mixed-mesh.sh: unsupported $EMU_TRIPLE" >&2
+        exit 2
+        ;;
 esac
 # The native nodes: ROOST_NATIVE (e.g. target/release/roost), else the
 # static x86_64 build.
@@ -93,8 +96,12 @@ for _ in $(seq 1 200); do
     sleep 0.1
 done
 secs=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.1f", b - a}')
-echo "routes (a):"; ip -n "$A" route show table 76 proto 77; ip -n "$A" -6 route show table 76 proto 77
-echo "routes (c):"; ip -n "$C" route show table 76 proto 77; ip -n "$C" -6 route show table 76 proto 77
+echo "routes (a):"
+ip -n "$A" route show table 76 proto 77
+ip -n "$A" -6 route show table 76 proto 77
+echo "routes (c):"
+ip -n "$C" route show table 76 proto 77
+ip -n "$C" -6 route show table 76 proto 77
 if ! routes "$A" 10.98.3.1 fd98:3::1 || ! routes "$C" 10.98.1.1 fd98:1::1; then
     echo "mixed-mesh.sh: FAIL: no routes after 20 s"
     tail -n 20 "$LOGDIR"/*.log

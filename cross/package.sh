@@ -12,11 +12,18 @@
 #       aarch64-unknown-linux-musl      -> aarch64_cortex-a53, aarch64_generic
 #       x86_64-unknown-linux-musl       -> x86_64
 #     payload: /usr/sbin/roost, /etc/init.d/roost, /etc/config/roost
-#     (conffile), the same files as the feed (openwrt-feed/net/roost/files);
+#     (conffile), /usr/libexec/rpcd/roost (ubus object roost): the same
+#     files as the feed (openwrt-feed/net/roost/files);
+#   luci-app-roost_VERSION_all.ipk   the LuCI app (openwrt-feed/luci/
+#     luci-app-roost: htdocs/ -> /www/, root/ -> /), architecture-independent;
 #   roost_VERSION_ARCH.deb   Debian / Raspberry Pi OS, with a systemd unit:
 #       x86_64 -> amd64, aarch64 -> arm64
 #     payload: /usr/sbin/roost, /lib/systemd/system/roost.service,
 #     /etc/roost/roost.conf (conffile), /usr/share/doc/roost/.
+#
+# Name, version, runtime dependencies, conffiles and description of the
+# .ipk come from the feed's Makefiles (cross/feed-meta.sh); the .deb uses
+# the same version, title and description.
 #
 # Reproducible: every mtime is SOURCE_DATE_EPOCH (default: the time of the
 # last git commit), entries are sorted, owners are 0:0, gzip -n, xz for the
@@ -31,18 +38,25 @@ BINDIR=${ROOST_CROSS_TARGET_DIR:-$ROOT/target/cross}/out
 FILES=$ROOT/openwrt-feed/net/roost/files
 PKG=$ROOT/cross/pkg
 
-VERSION=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n1)
-RELEASE=1
-PKGVER=$VERSION-$RELEASE
+META=$(mktemp -d)
+trap 'rm -rf "$META"' EXIT
+bash cross/feed-meta.sh openwrt-feed/net/roost/Makefile "$META"
+bash cross/feed-meta.sh openwrt-feed/luci/luci-app-roost/Makefile "$META"
+meta() { cat "$META/$1/$2"; }
+PKGVER=$(meta roost version)
+VERSION=${PKGVER%-*}
+CARGO_VERSION=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n1)
+if [ "$VERSION" != "$CARGO_VERSION" ]; then
+    echo "package.sh: PKG_VERSION $VERSION of openwrt-feed/net/roost/Makefile != Cargo.toml's $CARGO_VERSION" >&2
+    exit 1
+fi
 SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct)}
 export SOURCE_DATE_EPOCH
 export TZ=UTC LC_ALL=C
 umask 022
 
-DESCRIPTION="BATMAN-style mesh routing daemon for community networks"
-LONG_DESCRIPTION="Roost floods originator messages over the mesh interfaces, picks the
-neighbour with the best transmit quality (TQ) towards every other node and
-installs IPv4 and IPv6 routes into a kernel table of its own. Static binary."
+DESCRIPTION=$(meta roost title)
+LONG_DESCRIPTION=$(meta roost description)
 
 need=()
 command -v dpkg-deb >/dev/null || need+=(dpkg)
@@ -78,7 +92,7 @@ normalise() {
 targz() {
     normalise "$1"
     tar -C "$1" --format=gnu --sort=name --owner=0 --group=0 --numeric-owner \
-        --mtime="@$SOURCE_DATE_EPOCH" -cf - . | gzip -9n > "$2"
+        --mtime="@$SOURCE_DATE_EPOCH" -cf - . | gzip -9n >"$2"
 }
 
 build_ipk() {
@@ -88,35 +102,70 @@ build_ipk() {
     install -m 0755 "$bin" "$work/data/usr/sbin/roost"
     install -m 0755 "$FILES/roost.init" "$work/data/etc/init.d/roost"
     install -m 0644 "$FILES/roost.config" "$work/data/etc/config/roost"
-    # Installed-Size in bytes, as OpenWrt's ipkg-build computes it.
-    size=$(find "$work/data" -type f -exec stat -c %s {} + | awk '{s += $1} END {print s}')
-    cat > "$work/control/control" <<EOF
-Package: roost
-Version: $PKGVER
-Depends: libc
-Source: feeds/roost/net/roost
-SourceDateEpoch: $SOURCE_DATE_EPOCH
-License: GPL-2.0-only
-Section: net
-Architecture: $arch
-Installed-Size: $size
-Description: $DESCRIPTION
-EOF
-    printf '/etc/config/roost\n' > "$work/control/conffiles"
+    mkdir -p "$work/data/usr/libexec/rpcd"
+    install -m 0755 "$FILES/roost.rpcd" "$work/data/usr/libexec/rpcd/roost"
+    size=$(installed_size "$work/data")
+    ipk_control roost "$arch" "$size" >"$work/control/control"
+    meta roost conffiles >"$work/control/conffiles"
     install -m 0755 "$PKG/ipk/postinst" "$work/control/postinst"
     install -m 0755 "$PKG/ipk/prerm" "$work/control/prerm"
-    chmod 0644 "$work/control/control" "$work/control/conffiles"
+    ipk_assemble "$work" "$OUTDIR/roost_${PKGVER}_$arch.ipk"
+}
+
+# ipk_control PKG ARCH SIZE: the control file, from the feed's metadata.
+# Description as OpenWrt writes it: the description, continuation lines
+# indented by one space.
+ipk_control() {
+    cat <<EOF
+Package: $(meta "$1" name)
+Version: $(meta "$1" version)
+Depends: $(meta "$1" depends)
+Source: $(meta "$1" source)
+SourceDateEpoch: $SOURCE_DATE_EPOCH
+License: $(meta "$1" license)
+Section: $(meta "$1" section)
+Architecture: $2
+Installed-Size: $3
+Description: $(meta "$1" description | sed '1!s/^/ /')
+EOF
+}
+
+# ipk_assemble WORK OUT: WORK/data and WORK/control -> the .ipk OUT.
+ipk_assemble() {
+    local work=$1 out=$2
+    mkdir -p "$work/pkg"
+    chmod 0644 "$work/control/"*
+    [ ! -e "$work/control/postinst" ] || chmod 0755 "$work/control/postinst" "$work/control/prerm"
     targz "$work/data" "$work/pkg/data.tar.gz"
     targz "$work/control" "$work/pkg/control.tar.gz"
-    printf '2.0\n' > "$work/pkg/debian-binary"
+    printf '2.0\n' >"$work/pkg/debian-binary"
     chmod 0644 "$work/pkg/"*
     normalise "$work/pkg"
-    out=$OUTDIR/roost_${PKGVER}_$arch.ipk
     tar -C "$work/pkg" --format=gnu --owner=0 --group=0 --numeric-owner \
         --mtime="@$SOURCE_DATE_EPOCH" \
-        -cf - ./debian-binary ./data.tar.gz ./control.tar.gz | gzip -9n > "$out"
+        -cf - ./debian-binary ./data.tar.gz ./control.tar.gz | gzip -9n >"$out"
     rm -rf "$work"
     echo "$out"
+}
+
+# installed_size DIR: in bytes, as OpenWrt's ipkg-build computes it.
+installed_size() {
+    find "$1" -type f -exec stat -c %s {} + | awk '{s += $1} END {print s + 0}'
+}
+
+# The LuCI app: architecture-independent, built once.
+build_luci_ipk() {
+    local app=$ROOT/openwrt-feed/luci/luci-app-roost work
+    work=$(mktemp -d)
+    mkdir -p "$work/data/www" "$work/control"
+    cp -R "$app/htdocs/." "$work/data/www/"
+    cp -R "$app/root/." "$work/data/"
+    find "$work/data" -type f -exec chmod 0644 {} +
+    ipk_control luci-app-roost all "$(installed_size "$work/data")" >"$work/control/control"
+    # As luci.mk's: drop LuCI's caches, make rpcd re-read the ACLs.
+    install -m 0755 "$PKG/ipk/luci-postinst" "$work/control/postinst"
+    install -m 0755 "$PKG/ipk/luci-postinst" "$work/control/prerm"
+    ipk_assemble "$work" "$OUTDIR/luci-app-roost_$(meta luci-app-roost version)_all.ipk"
 }
 
 build_deb() {
@@ -128,7 +177,7 @@ build_deb() {
     install -m 0644 "$PKG/deb/roost.service" "$r/lib/systemd/system/roost.service"
     install -m 0644 "$PKG/deb/roost.conf" "$r/etc/roost/roost.conf"
     install -m 0644 README.md docs/CONFIG.md "$r/usr/share/doc/roost/"
-    cat > "$r/usr/share/doc/roost/copyright" <<EOF
+    cat >"$r/usr/share/doc/roost/copyright" <<EOF
 Roost $VERSION: BATMAN-style mesh routing daemon.
 License: GPL-2.0-only (see /usr/share/common-licenses/GPL-2).
 The binary is statically linked with musl libc (MIT) and Rust crates under
@@ -136,7 +185,7 @@ MIT or Apache-2.0 licences (see Cargo.lock of the source).
 EOF
     chmod 0644 "$r/usr/share/doc/roost/copyright"
     size=$(du -sk --apparent-size --exclude=DEBIAN "$r" | cut -f1)
-    cat > "$r/DEBIAN/control" <<EOF
+    cat >"$r/DEBIAN/control" <<EOF
 Package: roost
 Version: $PKGVER
 Architecture: $arch
@@ -147,7 +196,7 @@ Priority: optional
 Description: $DESCRIPTION
 $(printf '%s\n' "$LONG_DESCRIPTION" | sed 's/^/ /')
 EOF
-    printf '/etc/roost/roost.conf\n' > "$r/DEBIAN/conffiles"
+    printf '/etc/roost/roost.conf\n' >"$r/DEBIAN/conffiles"
     install -m 0755 "$PKG/deb/postinst" "$PKG/deb/prerm" "$PKG/deb/postrm" "$r/DEBIAN/"
     chmod 0644 "$r/DEBIAN/control" "$r/DEBIAN/conffiles"
     normalise "$r"
@@ -170,6 +219,7 @@ for dir in "$BINDIR"/*/; do
     a=$(deb_arch "$triple")
     [ -z "$a" ] || build_deb "$bin" "$a"
 done
+build_luci_ipk
 if [ "$found" = 0 ]; then
     echo "package.sh: no binaries in $BINDIR; run cross/build.sh first" >&2
     exit 1

@@ -28,17 +28,17 @@ usage() {
 }
 
 case "${1:-}" in
-"") ;;
---keep) KEEP=1 ;;
---stop) MODE=stop ;;
--h | --help)
-    usage
-    exit 0
-    ;;
-*)
-    usage >&2
-    exit 2
-    ;;
+    "") ;;
+    --keep) KEEP=1 ;;
+    --stop) MODE=stop ;;
+    -h | --help)
+        usage
+        exit 0
+        ;;
+    *)
+        usage >&2
+        exit 2
+        ;;
 esac
 
 trap 'echo "demo.sh: failed at line $LINENO" >&2' ERR

@@ -51,13 +51,18 @@ MSG
     fi
 }
 
-# What only the test suite needs: tshark (the dissector test) and a Python
-# venv with netdiff (the NetJSON test) at target/py-venv. The tests find
-# the venv there, or at $ROOST_PYTHON.
+# What only the test suite needs: tshark (the dissector test), a Python
+# venv with netdiff (the NetJSON test) at target/py-venv (the tests find
+# the venv there, or at $ROOST_PYTHON), chromium (the mesh map test) and
+# shfmt, shellcheck and jq (scripts/check-openwrt-feed.sh).
 roost_test_tools() {
     local need=()
     command -v tshark >/dev/null || need+=(tshark)
     python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
+    command -v chromium >/dev/null || need+=(chromium fonts-dejavu-core)
+    command -v shellcheck >/dev/null || need+=(shellcheck)
+    command -v shfmt >/dev/null || need+=(shfmt)
+    command -v jq >/dev/null || need+=(jq)
     if [ ${#need[@]} -gt 0 ]; then
         export DEBIAN_FRONTEND=noninteractive
         # tshark asks whether non-root users may capture: no.

@@ -9,6 +9,7 @@
 #   cargo fmt --check
 #   cargo clippy --all-targets -- -D warnings
 #   cargo build --release (and --no-default-features, the router build)
+#   scripts/check-openwrt-feed.sh (shell files, feed metadata, test.sh)
 #   cargo test --release          (with CI=true: root-only tests must run)
 #   roost sim --topo rgg:20 --duration 60 --seed 1   (simulator smoke run)
 #   bash scripts/fuzz.sh 20                           (fuzz smoke run)
@@ -61,6 +62,9 @@ cargo clippy --all-targets -- -D warnings
 step "cargo build --release"
 cargo build --release
 ls -l target/release/roost
+
+step "OpenWrt feed: shellcheck, shfmt, package metadata, test.sh"
+bash scripts/check-openwrt-feed.sh
 
 step "cargo build --release --no-default-features (router build, no simulator)"
 cargo build --release --no-default-features --target-dir target/nosim
