@@ -17,7 +17,7 @@ roost_setup() {
     # The benchmark smoke run (benches/meshbench --smoke) compares with babeld.
     [ -x /usr/sbin/babeld ] || need+=(babeld)
     command -v python3 >/dev/null || need+=(python3)
-    command -v g++ >/dev/null || need+=(g++)         # libFuzzer (scripts/fuzz.sh)
+    command -v g++ >/dev/null || need+=(g++)           # libFuzzer (scripts/fuzz.sh)
     command -v faketime >/dev/null || need+=(faketime) # the wall-clock test
     if [ ${#need[@]} -gt 0 ]; then
         export DEBIAN_FRONTEND=noninteractive
