@@ -128,7 +128,7 @@ fn default_config_and_rpcd() {
             .collect();
         let path = m.dir.0.join(format!("n{n}.config"));
         std::fs::write(&path, adapted_default_config(n, &ifaces)).unwrap();
-        m.node_mut(n).extra_args = vec!["-c".into(), path.to_str().unwrap().into()];
+        m.node_mut(n).extra = vec!["-c".into(), path.to_str().unwrap().into()];
     }
     m.start_all();
     // The config is accepted and used: both ends route to each other's
@@ -283,7 +283,7 @@ fn mesh_map_in_chromium() {
     // A gateway to mark, once the daemon has gateway modes.
     let gateway = daemon_knows_gateway();
     if gateway {
-        m.node_mut(6).extra_args = vec!["--gateway".into(), "server".into()];
+        m.node_mut(6).extra = vec!["--gateway".into(), "server".into()];
     }
     m.start_all();
     m.wait_converged(Duration::from_secs(20));
