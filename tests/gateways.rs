@@ -216,7 +216,8 @@ fn gateway_failover_tcp_and_flaps() {
 
     // A long-lived TCP connection across a route change on the path.
     let inet_name = inet.name.clone();
-    let listener = {
+    // The server in the "internet": echoes one connection.
+    {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             setns(&inet_name);
@@ -230,9 +231,8 @@ fn gateway_failover_tcp_and_flaps() {
                 }
             }
         });
-        rx.recv().unwrap()
-    };
-    let _ = listener;
+        rx.recv().unwrap();
+    }
     let client_ns = m.node(6).ns.name.clone();
     let stop = Arc::new(AtomicBool::new(false));
     let stop2 = stop.clone();
