@@ -47,6 +47,7 @@ fn serve(sim: &Sim, path: &Path, now: Time, stop: &AtomicBool) {
                     table: 76,
                     ifaces: Vec::new(),
                     now,
+                    gateway_mode: "client".into(),
                 };
                 server.serve(poll.registry(), ev.token(), |line| {
                     query::answer(&ctx, line)

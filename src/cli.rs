@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use roost::config::{LogLevel, Overrides, DEFAULT_CONTROL_SOCKET};
+use roost::config::{GatewayMode, LogLevel, Overrides, DEFAULT_CONTROL_SOCKET};
+use roost::engine::gateway::GwClass;
 use roost::prefix::Prefix;
 
 #[derive(Parser, Debug)]
@@ -113,6 +114,14 @@ pub struct RunArgs {
     /// Neighbours per interface kept at most [default: 256].
     #[arg(long, value_name = "N")]
     pub max_neighbours: Option<usize>,
+    /// off, client, server[=DOWN/UP] or auto[=DOWN/UP] (Mbit/s)
+    /// [default: client].
+    #[arg(long, value_name = "MODE", value_parser = parse_gateway)]
+    pub gateway: Option<GatewayMode>,
+    /// How to choose a gateway: tq[=MARGIN], stable or
+    /// bandwidth[=PERCENT] [default: tq=20].
+    #[arg(long, value_name = "CLASS", value_parser = parse_class)]
+    pub gateway_class: Option<GwClass>,
 }
 
 /// What every query subcommand takes.
@@ -175,6 +184,14 @@ fn parse_level(s: &str) -> Result<LogLevel, String> {
     s.parse()
 }
 
+fn parse_gateway(s: &str) -> Result<GatewayMode, String> {
+    s.parse()
+}
+
+fn parse_class(s: &str) -> Result<GwClass, String> {
+    s.parse()
+}
+
 fn parse_originator(s: &str) -> Result<Ipv6Addr, String> {
     s.parse::<Ipv6Addr>()
         .or_else(|_| s.parse::<std::net::Ipv4Addr>().map(|a| a.to_ipv6_mapped()))
@@ -197,6 +214,8 @@ impl RunArgs {
             key_files: self.key_file.clone(),
             max_originators: self.max_originators,
             max_neighbours: self.max_neighbours,
+            gateway: self.gateway,
+            gateway_class: self.gateway_class,
         }
     }
 }

@@ -238,6 +238,15 @@ pub fn render_status(v: &Value) -> String {
     let _ = writeln!(o, "originator   {}", s(&v["originator"]));
     let _ = writeln!(o, "hostname     {}", s(&v["hostname"]));
     let _ = writeln!(o, "announces    {}", list(&v["announced"]));
+    let g = &v["gateway"];
+    let role = if g["serving"].as_bool() == Some(true) {
+        "offering this node's uplink".to_string()
+    } else if g["selected"].is_string() {
+        format!("using {}", s(&g["selected"]))
+    } else {
+        "no gateway".to_string()
+    };
+    let _ = writeln!(o, "gateway      {} ({role})", s(&g["mode"]));
     let ifs: Vec<String> = items(&v["mesh_interfaces"])
         .iter()
         .map(|i| format!("{} ({})", s(&i["name"]), s(&i["state"])))
@@ -373,6 +382,7 @@ pub fn render_gateways(v: &Value) -> String {
         return "no gateways known\n".into();
     }
     let mut t = Table::new(&[
+        " ",
         "gateway",
         "hostname",
         "tq",
@@ -383,7 +393,13 @@ pub fn render_gateways(v: &Value) -> String {
     ])
     .numeric(&["tq", "down Mbit/s", "up Mbit/s"]);
     for g in gws {
+        let mark = if g["selected"].as_bool() == Some(true) {
+            "*"
+        } else {
+            " "
+        };
         t.row(vec![
+            mark.to_string(),
             s(&g["originator"]),
             s(&g["hostname"]),
             s(&g["tq"]),

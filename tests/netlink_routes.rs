@@ -206,9 +206,23 @@ fn rule_layout() {
     let before4 = ns.ip(&["-4", "rule"]);
     let before6 = ns.ip(&["-6", "rule"]);
     ns.enter(|| {
-        rules::install(TABLE).unwrap();
+        rules::install(TABLE, 77).unwrap();
         // Idempotent.
-        rules::install(TABLE).unwrap();
+        rules::install(TABLE, 77).unwrap();
+        // Gateway pins: a source selector per family, added twice (fine)
+        // and removed once more than they exist (fine).
+        let pin = |src: &str| rules::Rule {
+            v4: src.contains('.'),
+            priority: 7700,
+            table: 7701,
+            suppress_prefixlen: None,
+            src: Some(src.parse().unwrap()),
+        };
+        let pins = [pin("10.77.3.0/24"), pin("fd77:3::/64"), pin("fd77::9/128")];
+        rules::change(&pins, &[]).unwrap();
+        rules::change(&pins[..1], &[]).unwrap();
+        rules::change(&[], &pins[2..]).unwrap();
+        rules::change(&[], &pins[2..]).unwrap();
     });
     let norm = |s: String| -> Vec<String> {
         s.lines()
@@ -225,14 +239,24 @@ fn rule_layout() {
             r.contains(&"7600: from all lookup 76 proto 77".to_string()),
             "{r:?}"
         );
-        assert_eq!(r.iter().filter(|l| l.contains("proto 77")).count(), 2);
+        assert!(
+            r.contains(&"32800: from all lookup 77 proto 77".to_string()),
+            "{r:?}"
+        );
+        let pin = if fam == "-4" {
+            "7700: from 10.77.3.0/24 lookup 7701 proto 77"
+        } else {
+            "7700: from fd77:3::/64 lookup 7701 proto 77"
+        };
+        assert!(r.contains(&pin.to_string()), "{r:?}");
+        assert_eq!(r.iter().filter(|l| l.contains("proto 77")).count(), 4);
         assert!(
             r.contains(&"7000: from all lookup 100".to_string()),
             "{r:?}"
         );
     }
     let removed = ns.enter(|| rules::remove_all().unwrap());
-    assert_eq!(removed, 4);
+    assert_eq!(removed, 8);
     assert_eq!(ns.ip(&["-4", "rule"]), before4);
     assert_eq!(ns.ip(&["-6", "rule"]), before6);
 }

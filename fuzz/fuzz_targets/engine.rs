@@ -102,6 +102,8 @@ fuzz_target!(|data: &[u8]| {
         originator: Ipv6Addr::new(0xfd77, 0, 0, 0, 0, 0, 0, 1),
         announce: vec!["10.77.0.1/32".parse().unwrap()],
         hostname: Some("fuzz".into()),
+        gateway_offer: None,
+        gateway_class: Some(Default::default()),
         params,
     };
     let mut e = Engine::new(cfg, u64::from(mode), Time(0));

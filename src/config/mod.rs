@@ -1,7 +1,10 @@
 //! Daemon settings: defaults, the UCI config file and command-line overrides.
 //! `docs/CONFIG.md` is the user-facing contract for everything here.
 
+pub mod gateway;
 pub mod uci;
+
+pub use gateway::GatewayMode;
 
 use std::fmt;
 use std::net::Ipv6Addr;
@@ -25,6 +28,17 @@ pub const ROUTE_PROTOCOL: u8 = 77;
 pub const RULE_PRIO_MAIN_SPECIFIC: u32 = 7500;
 /// `ip rule` priority of `lookup <table>`.
 pub const RULE_PRIO_TABLE: u32 = 7600;
+/// `ip rule` priority of the pins: `from <another client's source> lookup
+/// <that client's gateway's table>`.
+pub const RULE_PRIO_PIN: u32 = 7700;
+/// `ip rule` priority of `lookup <gateway table>`: after main (32766).
+pub const RULE_PRIO_GATEWAY: u32 = 32800;
+/// Table of this node's own default routes learned from the mesh.
+pub const DEFAULT_GATEWAY_TABLE: u32 = 77;
+/// Pin tables: one per gateway that pinned traffic goes to, from here on.
+pub const DEFAULT_PIN_TABLE_BASE: u32 = 7700;
+/// Pin tables at most (gateways pinned traffic can go to at once).
+pub const PIN_TABLES: u32 = 64;
 pub const DEFAULT_CONTROL_SOCKET: &str = "/var/run/roost.sock";
 /// Derived originators are this /64 plus the EUI-64 of the first interface's
 /// MAC address ("roost" in ASCII: 72 6f 6f 73 74).
@@ -98,6 +112,8 @@ pub struct Settings {
     /// Originators kept at most, and neighbours per interface.
     pub max_originators: usize,
     pub max_neighbours: usize,
+    pub gateway: GatewayMode,
+    pub gateway_class: crate::engine::gateway::GwClass,
     /// The command-line values, applied again on reload (SIGHUP).
     pub overrides: Overrides,
 }
@@ -118,6 +134,8 @@ impl Default for Settings {
             keys: Vec::new(),
             max_originators: crate::engine::Params::default().max_originators,
             max_neighbours: crate::engine::Params::default().max_neighbours,
+            gateway: GatewayMode::default(),
+            gateway_class: Default::default(),
             overrides: Overrides::default(),
         }
     }
@@ -139,6 +157,8 @@ pub struct Overrides {
     pub key_files: Vec<PathBuf>,
     pub max_originators: Option<usize>,
     pub max_neighbours: Option<usize>,
+    pub gateway: Option<GatewayMode>,
+    pub gateway_class: Option<crate::engine::gateway::GwClass>,
 }
 
 /// A configuration error, already formatted as `file:line: what`.
@@ -251,6 +271,16 @@ impl Settings {
             "hostname" => self.hostname = Some(check_hostname(v).map_err(bad)?),
             "max_originators" => self.max_originators = parse_cap(v).map_err(bad)?,
             "max_neighbours" => self.max_neighbours = parse_cap(v).map_err(bad)?,
+            "gateway" => {
+                self.gateway = v
+                    .parse()
+                    .map_err(|e: String| format!("option '{key}': {e}"))?
+            }
+            "gateway_class" => {
+                self.gateway_class = v
+                    .parse()
+                    .map_err(|e: String| format!("option '{key}': {e}"))?
+            }
             "key_file" => {
                 let k = crate::auth::Key::load(Path::new(v))
                     .map_err(|e| format!("option '{key}': {e}"))?;
@@ -306,6 +336,12 @@ impl Settings {
         if let Some(n) = ov.max_neighbours {
             self.max_neighbours =
                 parse_cap(&n.to_string()).map_err(|e| flag("max-neighbours", &n, e))?;
+        }
+        if let Some(g) = ov.gateway {
+            self.gateway = g;
+        }
+        if let Some(c) = ov.gateway_class {
+            self.gateway_class = c;
         }
         for p in &ov.key_files {
             let k =

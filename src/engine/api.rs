@@ -95,6 +95,10 @@ pub enum Input {
     SetAnnounce(Vec<Prefix>),
     /// Replace the hostname this node announces (config reload).
     SetHostname(Option<String>),
+    /// Offer (or stop offering) this node's uplink to the mesh: (down, up)
+    /// bandwidth in units of 100 kbit/s. Gateway mode `auto` sends this as
+    /// the node's own default route comes and goes.
+    SetGatewayOffer(Option<(u32, u32)>),
     /// A deadline the engine asked for (via `Output::Timeout`) has passed.
     Timer,
 }
@@ -165,6 +169,8 @@ pub enum Output {
     /// Apply these changes to the routing table (in order).
     Routes(Vec<RouteChange>),
     Event(Event),
+    /// The gateway plan changed: install it in place of the previous one.
+    Gateways(super::gateway::GatewayPlan),
     /// Nothing more to do now: call `handle_input(now, Input::Timer)` at this time
     /// (or earlier, when anything else arrives).
     Timeout(Time),

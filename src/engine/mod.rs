@@ -7,6 +7,7 @@
 mod api;
 mod auth;
 pub mod fxhash;
+pub mod gateway;
 mod limits;
 mod neighbour;
 mod originator;
@@ -26,7 +27,7 @@ pub use status::{
 };
 pub use tx::{SeqReq, MSG_SEQREQ};
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use fxhash::FxHashMap;
 use std::net::Ipv6Addr;
@@ -36,6 +37,7 @@ use crate::wire::{
     self, HeaderRepr, IhuEntry, IhuRepr, OgmRepr, Tlv, FLAG_DUMP_REQ, MSG_IHU, MSG_OGM,
     OGM_FLAG_UPDATE,
 };
+use gateway::{GatewayPlan, GwClass};
 use neighbour::{Hello, Neighbour};
 use originator::{Heard, NeighKey, Originator, SeqnoCheck};
 use rng::Rng;
@@ -78,6 +80,12 @@ pub struct EngineConfig {
     /// Prefixes reachable at this node.
     pub announce: Vec<Prefix>,
     pub hostname: Option<String>,
+    /// This node's uplink offered to the mesh: (down, up) in units of
+    /// 100 kbit/s; `None`: not a gateway (see `Input::SetGatewayOffer`).
+    pub gateway_offer: Option<(u32, u32)>,
+    /// How to choose a gateway while not offering one; `None`: never
+    /// (gateway mode `off` or `server`).
+    pub gateway_class: Option<GwClass>,
     pub params: Params,
 }
 
@@ -131,6 +139,41 @@ pub struct Engine {
     /// next search for them may run.
     evict_queue: Vec<Ipv6Addr>,
     next_evict_scan: Time,
+    gw: GwState,
+}
+
+/// Gateway bookkeeping (see `gateway.rs`).
+#[derive(Debug, Default)]
+struct GwState {
+    selector: Option<gateway::Selector>,
+    /// Originators announcing a gateway, and those announcing a choice.
+    known: BTreeSet<Ipv6Addr>,
+    choosers: BTreeSet<Ipv6Addr>,
+    /// The choice in our last GW_CHOICE TLV (`None`: never sent).
+    sent: Option<Option<Ipv6Addr>>,
+    plan: GatewayPlan,
+    /// Something the plan depends on changed.
+    dirty: bool,
+}
+
+impl GwState {
+    /// Keeps the sets of gateways and choosers in step with originator
+    /// `addr`, whose gateway or choice fields may have changed.
+    fn note(&mut self, addr: Ipv6Addr, gateway: bool, choice: bool) {
+        let g = if gateway {
+            self.known.insert(addr)
+        } else {
+            self.known.remove(&addr)
+        };
+        let c = if choice {
+            self.choosers.insert(addr)
+        } else {
+            self.choosers.remove(&addr)
+        };
+        if g || c || gateway || choice {
+            self.dirty = true;
+        }
+    }
 }
 
 impl Engine {
@@ -162,7 +205,10 @@ impl Engine {
             auth: None,
             evict_queue: Vec::new(),
             next_evict_scan: now,
+            gw: GwState::default(),
         };
+        e.gw.selector = e.cfg.gateway_class.map(gateway::Selector::new);
+        e.gw.dirty = true;
         e.own_tlvs = e.encode_own_tlvs();
         e
     }
@@ -212,6 +258,9 @@ impl Engine {
             }
             t.emit(&mut v);
         }
+        if let Some((down, up)) = self.cfg.gateway_offer {
+            Tlv::Gateway { down, up }.emit(&mut v);
+        }
         if let Some(h) = &self.cfg.hostname {
             let t = Tlv::Hostname(h);
             if v.len() + t.buffer_len() <= 255 - wire::OGM_FIXED_LEN {
@@ -219,6 +268,68 @@ impl Engine {
             }
         }
         v
+    }
+
+    /// The gateway this node chose (`None` while it offers its own uplink,
+    /// or when none is reachable).
+    pub fn gateway_choice(&self) -> Option<Ipv6Addr> {
+        if self.cfg.gateway_offer.is_some() {
+            return None;
+        }
+        self.gw.selector.as_ref().and_then(|s| s.current)
+    }
+
+    /// The current gateway plan (what `Output::Gateways` last said).
+    pub fn gateway_plan(&self) -> &GatewayPlan {
+        &self.gw.plan
+    }
+
+    /// Gateway mode summary for status: offer, class, switches so far.
+    pub fn gateway_role(&self) -> (Option<(u32, u32)>, Option<GwClass>, u32) {
+        (
+            self.cfg.gateway_offer,
+            self.cfg.gateway_class,
+            self.gw.selector.as_ref().map_or(0, |s| s.switches),
+        )
+    }
+
+    /// Re-runs gateway selection and, when anything changed, the plan.
+    fn update_gateways(&mut self, now: Time) {
+        let own = self.cfg.originator;
+        let serving = self.cfg.gateway_offer.is_some();
+        let cands = if serving || self.gw.selector.is_none() {
+            Vec::new()
+        } else {
+            gateway::candidates(&self.origs, &self.gw.known, own)
+        };
+        let changed = self
+            .gw
+            .selector
+            .as_mut()
+            .is_some_and(|sel| sel.update(now, &cands));
+        if changed {
+            self.gw.dirty = true;
+            // Tell the mesh at once, so every hop pins our traffic.
+            if self.gw.sent != Some(self.gateway_choice()) {
+                self.bump_own(now, OGM_FLAG_URGENT);
+            }
+        }
+        if !self.gw.dirty {
+            return;
+        }
+        self.gw.dirty = false;
+        let plan = gateway::plan(
+            &self.origs,
+            &self.gw.known,
+            &self.gw.choosers,
+            own,
+            serving,
+            self.gateway_choice(),
+        );
+        if plan != self.gw.plan {
+            self.gw.plan = plan.clone();
+            self.out.push_back(Output::Gateways(plan));
+        }
     }
 
     // ----- inputs ---------------------------------------------------------
@@ -244,9 +355,21 @@ impl Engine {
                 self.own_tlvs = self.encode_own_tlvs();
                 self.bump_own(now, OGM_FLAG_URGENT);
             }
+            Input::SetGatewayOffer(offer) => {
+                if offer != self.cfg.gateway_offer {
+                    self.cfg.gateway_offer = offer;
+                    self.own_tlvs = self.encode_own_tlvs();
+                    self.gw.dirty = true;
+                    self.update_gateways(now);
+                    self.bump_own(now, OGM_FLAG_URGENT);
+                }
+            }
             Input::Timer => self.on_timer(now),
         }
         self.flush_routes(now);
+        if self.gw.dirty {
+            self.update_gateways(now);
+        }
     }
 
     fn iface_up(
@@ -572,8 +695,15 @@ impl Engine {
         let carries_tlvs =
             ogm.flags & OGM_FLAG_OWN != 0 || (ogm.tq > 0 && (!update || !ogm.tlv_bytes.is_empty()));
         if carries_tlvs && o.offer_tlvs(ogm.seqno, ogm.tlv_bytes) {
+            let before = (o.gateway, o.gw_choice, o.announced.clone());
             decode_tlvs(o);
             self.routes.originator_changed(o);
+            if before != (o.gateway, o.gw_choice, o.announced.clone()) {
+                self.gw
+                    .note(o.addr, o.gateway.is_some(), o.gw_choice.is_some());
+                // Even when it announces neither now, the plan may drop it.
+                self.gw.dirty = true;
+            }
         }
         // Fast path: a copy from a neighbour we do not route through, too
         // weak to win, changes nothing (selection, flood forwarding and
@@ -830,7 +960,19 @@ impl Engine {
         if with_topology {
             self.topology_sent = set;
         }
-        let q = self.own_ogm(now, flags, with_topology);
+        // The gateway choice rides along with the neighbour list, at once
+        // when it changed, and once more as "none" when it went away
+        // (receivers keep the last one they heard).
+        let choice = self.gateway_choice();
+        let with_choice = match (choice, self.gw.sent) {
+            (Some(_), sent) if with_topology || sent != Some(choice) => Some(choice),
+            (None, Some(Some(_))) => Some(None),
+            _ => None,
+        };
+        if with_choice.is_some() {
+            self.gw.sent = with_choice;
+        }
+        let q = self.own_ogm(now, flags, with_topology, with_choice);
         self.queue_all(now, q, None, urgent);
     }
 
@@ -852,13 +994,22 @@ impl Engine {
     }
 
     /// Our own OGM with the current seqno.
-    fn own_ogm(&self, now: Time, flags: u8, with_topology: bool) -> QueuedOgm {
+    fn own_ogm(
+        &self,
+        now: Time,
+        flags: u8,
+        with_topology: bool,
+        with_choice: Option<Option<Ipv6Addr>>,
+    ) -> QueuedOgm {
         let restarted = if now.since(self.started) < RESTART_MARK_MS {
             OGM_FLAG_RESTARTED
         } else {
             0
         };
         let mut tlvs = self.own_tlvs.clone();
+        if let Some(choice) = with_choice {
+            Tlv::GatewayChoice(choice).emit(&mut tlvs);
+        }
         if with_topology {
             // As many neighbours as fit the OGM (255 bytes), best first.
             let room = 255 - wire::OGM_FIXED_LEN - tlvs.len();
@@ -924,7 +1075,8 @@ impl Engine {
     }
 
     fn queue_dump(&mut self, now: Time, id: IfaceId) {
-        let q = self.own_ogm(now, OGM_FLAG_UPDATE, true);
+        let choice = self.gateway_choice().map(Some);
+        let q = self.own_ogm(now, OGM_FLAG_UPDATE, true, choice);
         self.queue_on(now, id, q, None, false);
         let mut list: Vec<&Originator> = self.origs.values().filter(|o| o.best.is_some()).collect();
         list.sort_by_key(|o| o.addr);
@@ -1065,6 +1217,7 @@ impl Engine {
         if now >= self.next_housekeeping {
             self.next_housekeeping = now.plus(HOUSEKEEPING_MS);
             self.housekeeping(now);
+            self.update_gateways(now);
         }
         let due: Vec<IfaceId> = self
             .ifaces
@@ -1105,6 +1258,7 @@ impl Engine {
             for a in dead {
                 if let Some(o) = self.origs.remove(&a) {
                     self.routes.originator_removed(&o);
+                    self.gw.note(a, false, false);
                 }
             }
         }
@@ -1156,7 +1310,22 @@ impl Engine {
             self.out.push_back(Output::Event(e));
         });
         if !changes.is_empty() {
+            let gw = &self.gw;
+            let touches_gateway = changes.iter().any(|c| {
+                let dst = match c {
+                    RouteChange::Set(r) => r.dst,
+                    RouteChange::Remove(p) => *p,
+                };
+                gw.known
+                    .iter()
+                    .chain(gw.choosers.iter())
+                    .any(|a| originator_prefix(*a) == dst)
+            });
             self.out.push_back(Output::Routes(changes));
+            if touches_gateway {
+                self.gw.dirty = true;
+                self.update_gateways(now);
+            }
         }
     }
 
@@ -1240,6 +1409,15 @@ fn update_of(o: &Originator, with_tlvs: bool) -> QueuedOgm {
             Tlv::Neighbours(l).emit(&mut tlvs);
         }
     }
+    let has_choice = wire::Tlvs::new(&tlvs)
+        .flatten()
+        .any(|t| matches!(t, Tlv::GatewayChoice(_)));
+    if with_tlvs && !has_choice && o.gw_choice.is_some() {
+        let t = Tlv::GatewayChoice(o.gw_choice);
+        if tlvs.len() + t.buffer_len() <= 255 - wire::OGM_FIXED_LEN {
+            t.emit(&mut tlvs);
+        }
+    }
     QueuedOgm {
         originator: o.addr,
         seqno: o.best_seqno(),
@@ -1263,6 +1441,7 @@ fn decode_tlvs(o: &mut Originator) {
             Tlv::Neighbours(l) => {
                 o.topology = l.entries().collect();
             }
+            Tlv::GatewayChoice(g) => o.gw_choice = g,
             Tlv::Unknown { .. } => {}
         }
     }

@@ -134,6 +134,9 @@ pub struct Originator {
     pub restarted: bool,
     /// Its neighbours and link TQs, from its last NEIGHBOURS TLV.
     pub topology: Vec<(Ipv6Addr, u8)>,
+    /// The gateway it chose, from its last GW_CHOICE TLV (kept across OGMs
+    /// without one).
+    pub gw_choice: Option<Ipv6Addr>,
 }
 
 impl Originator {
@@ -159,6 +162,7 @@ impl Originator {
             last_request: None,
             restarted: false,
             topology: Vec::new(),
+            gw_choice: None,
         }
     }
 

@@ -20,6 +20,8 @@ fn node_at(i: u16, announce: &[&str], seed: u64, now: u64) -> Node {
         originator: Ipv6Addr::new(0xfd77, 0, 0, 0, 0, 0, 0, i),
         announce: announce.iter().map(|p| p.parse().unwrap()).collect(),
         hostname: Some(format!("node{i}")),
+        gateway_offer: None,
+        gateway_class: None,
         params: Params::default(),
     };
     let mut e = Engine::new(cfg, seed, Time(now));
@@ -64,6 +66,7 @@ fn drain(n: &mut Node) -> Vec<Vec<u8>> {
                 }
             }
             Output::Event(ev) => n.events.push(ev),
+            Output::Gateways(_) => {}
             Output::Timeout(t) => {
                 n.deadline = t;
                 return sent;

@@ -11,6 +11,7 @@ use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 
 use super::control::ControlServer;
+use super::gateway::{self, GatewaySync, UplinkWatch};
 use super::link::LinkWatch;
 use super::query::{self, IfaceState};
 use super::route::RouteSync;
@@ -18,13 +19,17 @@ use super::signals::{Sig, Signals};
 use super::socket::{MeshSocket, OpenError, Received, HEADER_OVERHEAD};
 use super::time::Clock;
 use super::{iftype, log, rules, sysctl, Error};
-use crate::config::{Settings, RULE_PRIO_MAIN_SPECIFIC, RULE_PRIO_TABLE};
+use crate::config::{
+    GatewayMode, Settings, DEFAULT_GATEWAY_TABLE, DEFAULT_PIN_TABLE_BASE, PIN_TABLES,
+    RULE_PRIO_GATEWAY, RULE_PRIO_MAIN_SPECIFIC, RULE_PRIO_TABLE,
+};
 use crate::engine::{Engine, EngineConfig, Event, IfaceKind, Input, Output, Params, Time};
 
 const T_SIGNAL: Token = Token(0);
 const T_ROUTE: Token = Token(1);
 const T_LINK: Token = Token(2);
-const T_CONTROL: Token = Token(3);
+const T_UPLINK: Token = Token(3);
+const T_CONTROL: Token = Token(4);
 /// Control clients use tokens above T_CONTROL (see control.rs); mesh
 /// sockets use tokens from here.
 const MESH_TOKEN_BASE: usize = 4096;
@@ -52,6 +57,10 @@ pub struct Daemon {
     poll: Poll,
     engine: Engine,
     route: RouteSync,
+    gateway: GatewaySync,
+    uplink: UplinkWatch,
+    /// Main has a default route of our own (gateway mode `auto` offers it).
+    own_uplink: bool,
     links: LinkWatch,
     control: ControlServer,
     signals: Signals,
@@ -120,6 +129,14 @@ impl Daemon {
             .map_err(Error::Config)
             .map_err(|e| fail(&control, e))?;
         let hostname = settings.effective_hostname(system_hostname);
+        let uplink = UplinkWatch::new()
+            .map_err(Error::io("netlink route watch"))
+            .map_err(|e| fail(&control, e))?;
+        let mesh: Vec<u32> = mesh_ifindexes(&settings, &links);
+        let own_uplink = gateway::has_uplink(&mesh).unwrap_or_else(|e| {
+            log::warning!("cannot read main's default routes: {e}");
+            false
+        });
         log::info!(
             "roost {} starting: originator {originator}, table {}, port {}, group {}",
             env!("CARGO_PKG_VERSION"),
@@ -132,6 +149,8 @@ impl Daemon {
                 originator,
                 announce: settings.announce.clone(),
                 hostname,
+                gateway_offer: offer(settings.gateway, own_uplink),
+                gateway_class: settings.gateway.selects().then_some(settings.gateway_class),
                 params: Params {
                     max_originators: settings.max_originators,
                     max_neighbours: settings.max_neighbours,
@@ -161,12 +180,27 @@ impl Daemon {
         let route = RouteSync::new(table)
             .map_err(Error::io("netlink route socket"))
             .map_err(|e| fail(&control, e))?;
+        let gateway = GatewaySync::new(DEFAULT_GATEWAY_TABLE, DEFAULT_PIN_TABLE_BASE, PIN_TABLES)
+            .map_err(Error::io("netlink route socket"))
+            .map_err(|e| fail(&control, e))?;
+        log::info!(
+            "gateway mode {}{}",
+            settings.gateway,
+            match settings.gateway {
+                GatewayMode::Auto(..) if own_uplink => " (uplink present: offering it)",
+                GatewayMode::Auto(..) => " (no uplink: client)",
+                _ => "",
+            }
+        );
         let mut d = Daemon {
             settings,
             clock,
             poll,
             engine,
             route,
+            gateway,
+            uplink,
+            own_uplink,
             links,
             control,
             signals,
@@ -206,14 +240,20 @@ impl Daemon {
             Interest::READABLE,
         )
         .map_err(&r)?;
+        reg.register(
+            &mut SourceFd(&self.uplink.as_raw_fd()),
+            T_UPLINK,
+            Interest::READABLE,
+        )
+        .map_err(&r)?;
         self.control.register(reg, T_CONTROL).map_err(&r)?;
         let now = self.clock.now();
         self.reconcile_ifaces(now)?;
         sysctl::setup_global();
         let table = self.settings.table;
-        match rules::install(table) {
+        match rules::install(table, DEFAULT_GATEWAY_TABLE) {
             Ok(()) => log::info!(
-                "rules: {RULE_PRIO_MAIN_SPECIFIC} lookup main suppress_prefixlength 0, {RULE_PRIO_TABLE} lookup {table}"
+                "rules: {RULE_PRIO_MAIN_SPECIFIC} lookup main suppress_prefixlength 0, {RULE_PRIO_TABLE} lookup {table}, {RULE_PRIO_GATEWAY} lookup {DEFAULT_GATEWAY_TABLE}"
             ),
             // A kernel without policy routing (or an emulator that does not
             // translate rule messages): routing still runs, but nothing
@@ -235,6 +275,10 @@ impl Daemon {
         match self.route.remove_all() {
             Ok(n) => log::info!("removed {n} routes"),
             Err(e) => log::error!("cannot remove routes: {e}"),
+        }
+        match self.gateway.remove_routes() {
+            Ok(n) => log::debug!("removed {n} gateway routes"),
+            Err(e) => log::error!("cannot remove gateway routes: {e}"),
         }
         self.control.remove();
     }
@@ -284,6 +328,11 @@ impl Daemon {
                             self.reconcile_ifaces(now)?;
                         }
                     }
+                    T_UPLINK => {
+                        if self.uplink.handle_readable() {
+                            self.check_uplink(now);
+                        }
+                    }
                     T_CONTROL => self.control.accept(self.poll.registry()),
                     t if self.control.owns(t) => self.serve_client(t, now),
                     t => self.read_mesh(t, now),
@@ -309,6 +358,61 @@ impl Daemon {
         if let Err(e) = self.route.resync(now) {
             log::warning!("route resync: {e}");
         }
+        self.check_uplink(now);
+        if !self.gateway.in_sync().unwrap_or(false) {
+            log::info!("gateway routes differ from the kernel's: resynchronising");
+            if let Err(e) = self.gateway.resync(self.own_uplink) {
+                log::warning!("gateway resync: {e}");
+            }
+        }
+    }
+
+    /// Re-reads main's default routes; offers or withdraws the uplink in
+    /// gateway mode `auto`.
+    fn check_uplink(&mut self, now: Time) {
+        let mesh = mesh_ifindexes(&self.settings, &self.links);
+        let has = match gateway::has_uplink(&mesh) {
+            Ok(h) => h,
+            Err(e) => {
+                log::warning!("cannot read main's default routes: {e}");
+                return;
+            }
+        };
+        if has == self.own_uplink {
+            return;
+        }
+        self.own_uplink = has;
+        if let GatewayMode::Auto(..) = self.settings.gateway {
+            log::info!(
+                "{}",
+                if has {
+                    "uplink appeared (default route in main): offering it to the mesh"
+                } else {
+                    "uplink gone (no default route in main): using the mesh's gateways"
+                }
+            );
+            self.engine.handle_input(
+                now,
+                Input::SetGatewayOffer(offer(self.settings.gateway, has)),
+            );
+        }
+        let plan = self.gateway.plan().clone();
+        self.apply_gateways(&plan);
+    }
+
+    fn apply_gateways(&mut self, plan: &crate::engine::gateway::GatewayPlan) {
+        let before = self.gateway.plan().own.map(|p| p.gateway);
+        if let Err(e) = self.gateway.apply(plan, self.own_uplink) {
+            log::warning!("gateway routes: {e}");
+        }
+        let after = plan.own.map(|p| p.gateway);
+        if before != after {
+            match after {
+                Some(g) => log::info!("gateway: using {g}"),
+                None if plan.serving => log::info!("gateway: offering our own uplink"),
+                None => log::info!("gateway: none"),
+            }
+        }
     }
 
     fn drain_engine(&mut self) {
@@ -324,6 +428,7 @@ impl Daemon {
                     }
                 }
                 Output::Routes(changes) => self.route.apply(changes),
+                Output::Gateways(plan) => self.apply_gateways(&plan),
                 Output::Event(e) => self.log_event(&e),
                 Output::Timeout(t) => {
                     // A deadline already past makes the next poll return at
@@ -412,6 +517,7 @@ impl Daemon {
             table: self.settings.table,
             ifaces: self.iface_states(),
             now,
+            gateway_mode: self.settings.gateway.to_string(),
         };
         self.control.serve(self.poll.registry(), token, |line| {
             query::answer(&ctx, line)
@@ -627,4 +733,22 @@ impl Daemon {
         log::info!("configuration reloaded");
         Ok(())
     }
+}
+
+/// The offer gateway mode `mode` makes, given whether main has an uplink.
+fn offer(mode: GatewayMode, own_uplink: bool) -> Option<(u32, u32)> {
+    match mode {
+        GatewayMode::Server(d, u) => Some((d, u)),
+        GatewayMode::Auto(d, u) if own_uplink => Some((d, u)),
+        _ => None,
+    }
+}
+
+/// The ifindexes of the configured mesh interfaces that exist.
+fn mesh_ifindexes(settings: &Settings, links: &LinkWatch) -> Vec<u32> {
+    settings
+        .interfaces
+        .iter()
+        .filter_map(|c| links.by_name(&c.ifname).map(|l| l.index))
+        .collect()
 }

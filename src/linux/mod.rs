@@ -2,11 +2,12 @@
 //!
 //! Each concern has its own module: [`time`] (monotonic clock), [`socket`]
 //! (per-interface UDP), [`route`] (kernel route sync), [`rules`] (ip rules),
-//! [`link`] (link/address watch), [`iftype`], [`sysctl`], [`control`]
+//! [`link`] (link/address watch), [`gateway`] (gateway routes, pins, uplink watch), [`iftype`], [`sysctl`], [`control`]
 //! (control socket), [`signals`], [`log`]; [`daemon`] ties them together.
 
 pub mod control;
 pub mod daemon;
+pub mod gateway;
 pub mod iftype;
 pub mod link;
 pub mod log;

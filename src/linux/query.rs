@@ -31,6 +31,8 @@ pub struct Ctx<'a> {
     pub table: u32,
     pub ifaces: Vec<IfaceState>,
     pub now: Time,
+    /// The configured gateway mode (`off`, `client`, `server=…`, `auto=…`).
+    pub gateway_mode: String,
 }
 
 /// The parameters a request may carry besides `cmd`.
@@ -120,6 +122,23 @@ fn status(ctx: &Ctx) -> Value {
         "routed": routed,
         "counters": counters,
         "kernel": ctx.route.map(|r| r.summary(ctx.now)),
+        "gateway": gateway_status(ctx),
+    })
+}
+
+/// This node's gateway role and choice.
+fn gateway_status(ctx: &Ctx) -> Value {
+    let (offer, class, switches) = ctx.engine.gateway_role();
+    let plan = ctx.engine.gateway_plan();
+    json!({
+        "mode": ctx.gateway_mode,
+        "class": class.map(|c| c.to_string()),
+        "serving": offer.is_some(),
+        "offer": gateway_json(offer),
+        "selected": ctx.engine.gateway_choice(),
+        "selected_via": plan.own.map(|p| p.via),
+        "switches": switches,
+        "pins": plan.pins.len(),
     })
 }
 
@@ -262,10 +281,11 @@ fn gateways(ctx: &Ctx) -> Value {
             v["tq"] = json!(o.tq);
             v["via"] = json!(o.via);
             v["iface"] = json!(iface_name(&st, o.ifindex));
+            v["selected"] = json!(ctx.engine.gateway_choice() == Some(o.originator));
             v
         })
         .collect();
-    json!({ "gateways": list })
+    json!({ "gateways": list, "gateway": gateway_status(ctx) })
 }
 
 /// One destination of `routes`: what the engine wants and what the kernel

@@ -38,7 +38,7 @@ const BACKOFF_MAX_MS: u64 = 60_000;
 const V6_DEFAULT_METRIC: u32 = 1024;
 
 /// A route as the kernel holds it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct KernelRoute {
     pub dst: Prefix,
     pub via: Ipv6Addr,
@@ -445,6 +445,15 @@ impl AsRawFd for RouteSync {
 
 /// Dumps the routes of Roost's protocol in `table` (both families).
 pub fn dump(table: u32) -> io::Result<Vec<KernelRoute>> {
+    Ok(dump_tables(|t| t == table)?
+        .into_iter()
+        .map(|(_, k)| k)
+        .collect())
+}
+
+/// Dumps the routes of Roost's protocol in every table `want` accepts,
+/// with their table.
+pub fn dump_tables(want: impl Fn(u32) -> bool) -> io::Result<Vec<(u32, KernelRoute)>> {
     let mut conn = Nl::new(&[], false)?;
     let mut out = Vec::new();
     for family in [AddressFamily::Inet, AddressFamily::Inet6] {
@@ -452,8 +461,13 @@ pub fn dump(table: u32) -> io::Result<Vec<KernelRoute>> {
         m.header.address_family = family;
         for msg in conn.dump(RouteNetlinkMessage::GetRoute(m))? {
             if let RouteNetlinkMessage::NewRoute(m) = msg {
-                if let Some(k) = parse_route(&m, table) {
-                    out.push(k);
+                if m.header.protocol != RouteProtocol::Other(ROUTE_PROTOCOL) {
+                    continue;
+                }
+                if let Some((t, k)) = parse_route(&m) {
+                    if want(t) {
+                        out.push((t, k));
+                    }
                 }
             }
         }
@@ -461,10 +475,8 @@ pub fn dump(table: u32) -> io::Result<Vec<KernelRoute>> {
     Ok(out)
 }
 
-fn parse_route(m: &RouteMessage, table: u32) -> Option<KernelRoute> {
-    if m.header.protocol != RouteProtocol::Other(ROUTE_PROTOCOL) {
-        return None;
-    }
+/// The table and route of a route message (any protocol).
+pub(crate) fn parse_route(m: &RouteMessage) -> Option<(u32, KernelRoute)> {
     let mut t = u32::from(m.header.table);
     let mut dst: Option<IpAddr> = None;
     let mut via = Ipv6Addr::UNSPECIFIED;
@@ -482,25 +494,25 @@ fn parse_route(m: &RouteMessage, table: u32) -> Option<KernelRoute> {
             _ => {}
         }
     }
-    if t != table {
-        return None;
-    }
     let dst = match (dst, m.header.address_family) {
         (Some(a), _) => a,
         (None, AddressFamily::Inet) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         (None, AddressFamily::Inet6) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
         _ => return None,
     };
-    Some(KernelRoute {
-        dst: Prefix::new(dst, m.header.destination_prefix_length)?,
-        via,
-        oif,
-        metric,
-    })
+    Some((
+        t,
+        KernelRoute {
+            dst: Prefix::new(dst, m.header.destination_prefix_length)?,
+            via,
+            oif,
+            metric,
+        },
+    ))
 }
 
 /// The netlink message adding (`del == false`) or deleting `k`.
-fn route_message(table: u32, k: &KernelRoute, del: bool) -> RouteMessage {
+pub(crate) fn route_message(table: u32, k: &KernelRoute, del: bool) -> RouteMessage {
     let mut m = RouteMessage::default();
     let v4 = k.dst.is_ipv4();
     m.header = RouteHeader::default();

@@ -3,6 +3,8 @@
 //! ```text
 //! 7500: from all lookup main suppress_prefixlength 0   proto 77
 //! 7600: from all lookup <table>                        proto 77
+//! 7700: from <source> lookup <pin table>               proto 77  (gateway pins, see gateway.rs)
+//! 32800: from all lookup <gateway table>               proto 77
 //! ```
 //!
 //! The first lets main's specific routes (LAN, uplink, local) win over
@@ -18,35 +20,36 @@ use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
 use super::log;
 use super::nl::Nl;
-use crate::config::{ROUTE_PROTOCOL, RULE_PRIO_MAIN_SPECIFIC, RULE_PRIO_TABLE};
+use crate::config::{ROUTE_PROTOCOL, RULE_PRIO_GATEWAY, RULE_PRIO_MAIN_SPECIFIC, RULE_PRIO_TABLE};
+use crate::prefix::Prefix;
 
 const RT_TABLE_MAIN: u32 = 254;
 
-/// One rule of the layout.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// One rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Rule {
     pub v4: bool,
     pub priority: u32,
     pub table: u32,
     pub suppress_prefixlen: Option<u32>,
+    /// Source selector (`from PREFIX`); `None`: from all.
+    pub src: Option<Prefix>,
 }
 
-/// The documented layout for `table`.
-pub fn layout(table: u32) -> Vec<Rule> {
+/// The documented static layout for `table` and `gateway_table`.
+pub fn layout(table: u32, gateway_table: u32) -> Vec<Rule> {
     let mut v = Vec::new();
     for v4 in [true, false] {
-        v.push(Rule {
+        let rule = |priority, table, suppress_prefixlen| Rule {
             v4,
-            priority: RULE_PRIO_MAIN_SPECIFIC,
-            table: RT_TABLE_MAIN,
-            suppress_prefixlen: Some(0),
-        });
-        v.push(Rule {
-            v4,
-            priority: RULE_PRIO_TABLE,
+            priority,
             table,
-            suppress_prefixlen: None,
-        });
+            suppress_prefixlen,
+            src: None,
+        };
+        v.push(rule(RULE_PRIO_MAIN_SPECIFIC, RT_TABLE_MAIN, Some(0)));
+        v.push(rule(RULE_PRIO_TABLE, table, None));
+        v.push(rule(RULE_PRIO_GATEWAY, gateway_table, None));
     }
     v
 }
@@ -69,15 +72,26 @@ fn message(r: &Rule) -> RuleMessage {
     if let Some(s) = r.suppress_prefixlen {
         m.attributes.push(RuleAttribute::SuppressPrefixLen(s));
     }
+    if let Some(p) = r.src {
+        m.header.src_len = p.len();
+        m.attributes.push(RuleAttribute::Source(p.addr()));
+    }
     m
 }
 
-/// Removes rules of earlier runs, then adds the layout for `table`.
-pub fn install(table: u32) -> io::Result<()> {
+/// Removes rules of earlier runs, then adds the layout.
+pub fn install(table: u32, gateway_table: u32) -> io::Result<()> {
     remove_all()?;
+    change(&layout(table, gateway_table), &[])?;
+    log::debug!("rules installed at priorities {RULE_PRIO_MAIN_SPECIFIC}, {RULE_PRIO_TABLE} and {RULE_PRIO_GATEWAY}");
+    Ok(())
+}
+
+/// Adds `add` (existing ones are fine) and deletes `del` (missing ones are
+/// fine). Stops at the first other error.
+pub fn change(add: &[Rule], del: &[Rule]) -> io::Result<()> {
     let mut nl = Nl::new(&[], false)?;
-    let rules = layout(table);
-    let reqs = rules
+    let reqs = add
         .iter()
         .map(|r| {
             (
@@ -85,25 +99,33 @@ pub fn install(table: u32) -> io::Result<()> {
                 RouteNetlinkMessage::NewRule(message(r)),
             )
         })
+        .chain(
+            del.iter()
+                .map(|r| (0, RouteNetlinkMessage::DelRule(message(r)))),
+        )
         .collect();
-    for (r, code) in rules.iter().zip(nl.request(reqs)?) {
+    let all = add
+        .iter()
+        .map(|r| (r, "add"))
+        .chain(del.iter().map(|r| (r, "delete")));
+    for ((r, what), code) in all.zip(nl.request(reqs)?) {
         match code {
-            0 | libc::EEXIST => {}
+            0 | libc::EEXIST | libc::ENOENT => {}
             c => {
+                let e = io::Error::from_raw_os_error(c);
                 return Err(io::Error::new(
-                    io::Error::from_raw_os_error(c).kind(),
+                    e.kind(),
                     format!(
-                        "cannot add {} rule priority {} (lookup {}): {}",
+                        "cannot {what} {} rule priority {}{} (lookup {}): {e}",
                         if r.v4 { "IPv4" } else { "IPv6" },
                         r.priority,
+                        r.src.map(|p| format!(" from {p}")).unwrap_or_default(),
                         r.table,
-                        io::Error::from_raw_os_error(c)
                     ),
-                ))
+                ));
             }
         }
     }
-    log::debug!("rules installed at priorities {RULE_PRIO_MAIN_SPECIFIC} and {RULE_PRIO_TABLE}");
     Ok(())
 }
 

@@ -19,6 +19,7 @@ use crate::engine::fxhash::FxHashMap;
 use std::net::Ipv6Addr;
 use std::rc::Rc;
 
+use crate::engine::gateway::{GatewayPlan, GwClass};
 use crate::engine::{
     Engine, EngineConfig, Event, IfaceKind, Input, Output, Params, RouteChange, Time,
 };
@@ -76,6 +77,10 @@ pub struct SimConfig {
     pub measure_from_ms: Option<u64>,
     /// Mesh keys every node uses (empty: no authentication).
     pub keys: Vec<crate::auth::Key>,
+    /// Nodes offering an uplink: node → (down, up) in 100 kbit/s.
+    pub gateways: HashMap<usize, (u32, u32)>,
+    /// How the other nodes choose a gateway (`None`: they don't).
+    pub gateway_class: Option<GwClass>,
 }
 
 impl SimConfig {
@@ -91,6 +96,8 @@ impl SimConfig {
             kind: IfaceKind::Wireless,
             measure_from_ms: None,
             keys: Vec::new(),
+            gateways: HashMap::new(),
+            gateway_class: Some(GwClass::default()),
         }
     }
 }
@@ -108,6 +115,8 @@ fn new_engine(cfg: &SimConfig, i: usize, seed: u64, now: u64) -> Engine {
         originator: originator(i),
         announce: Vec::new(),
         hostname: None,
+        gateway_offer: cfg.gateways.get(&i).copied(),
+        gateway_class: cfg.gateway_class,
         params: cfg.params.clone(),
     };
     let mut e = Engine::new(c, seed, Time(now));
@@ -168,6 +177,9 @@ pub struct Sim {
     pub now: u64,
     pub events_processed: u64,
     pub meter: measure::Meter,
+    /// Each node's latest gateway plan, and how often it changed.
+    pub plans: Vec<GatewayPlan>,
+    pub gateway_changes: Vec<u32>,
 }
 
 impl Sim {
@@ -199,6 +211,8 @@ impl Sim {
             now: 0,
             events_processed: 0,
             meter,
+            plans: vec![GatewayPlan::default(); n],
+            gateway_changes: vec![0; n],
             cfg,
         };
         for (k, e) in s.cfg.events.clone().iter().enumerate() {
@@ -273,6 +287,12 @@ impl Sim {
                     }
                 }
                 Output::Event(_) => {}
+                Output::Gateways(plan) => {
+                    if self.plans[i] != plan {
+                        self.gateway_changes[i] += 1;
+                    }
+                    self.plans[i] = plan;
+                }
                 Output::Timeout(t) => {
                     let t = t.0.max(self.now);
                     if t != self.deadline[i] && t != u64::MAX {
@@ -355,6 +375,7 @@ impl Sim {
     pub fn restart_node(&mut self, i: usize, seed: u64) {
         self.engines[i] = new_engine(&self.cfg, i, seed, self.now);
         self.meter.forget_node(i);
+        self.plans[i] = GatewayPlan::default();
         self.deadline[i] = u64::MAX;
         self.bring_up(i);
     }
@@ -389,6 +410,37 @@ impl Sim {
     pub fn run(mut self) -> Summary {
         self.run_until(self.cfg.duration_ms);
         measure::summarise(&self)
+    }
+
+    /// Offers (or withdraws) node `i`'s uplink now, as gateway mode `auto`
+    /// does when the node's default route comes or goes.
+    pub fn set_gateway_offer(&mut self, i: usize, offer: Option<(u32, u32)>) {
+        self.engines[i].handle_input(Time(self.now), Input::SetGatewayOffer(offer));
+        self.drain(i);
+    }
+
+    /// Where internet traffic from node `i` (sourced from its originator
+    /// address) leaves the mesh, following every hop's gateway plan the way
+    /// the kernel would: pins first, then the hop's own uplink (serving),
+    /// then its own chosen gateway. `Err` on a loop or a dead end.
+    pub fn internet_exit(&self, i: usize) -> Result<usize, String> {
+        let src = crate::engine::originator_prefix(originator(i));
+        let mut at = i;
+        for _ in 0..=self.cfg.topo.n {
+            let plan = &self.plans[at];
+            let pinned = (at != i)
+                .then(|| plan.pins.iter().find(|p| p.source == src))
+                .flatten()
+                .and_then(|p| plan.paths.iter().find(|g| g.gateway == p.gateway));
+            let via = match (pinned, plan.serving, plan.own) {
+                (Some(p), _, _) => p.via,
+                (None, true, _) => return Ok(at),
+                (None, false, Some(p)) => p.via,
+                (None, false, None) => return Err(format!("no gateway at node {at}")),
+            };
+            at = node_of_link_local(&via).ok_or_else(|| format!("bad next hop {via}"))?;
+        }
+        Err(format!("internet traffic of node {i} loops"))
     }
 
     /// Next hop (node index) of node `i` toward node `d`.

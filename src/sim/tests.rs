@@ -255,3 +255,127 @@ fn authenticated_mesh_converges_and_the_trailer_costs_its_bytes() {
         "auth costs {extra:.1} B/s, MAC alone {mac:.1}"
     );
 }
+
+/// Gateways: every client's internet traffic, followed hop by hop through
+/// the gateway plans (pins first), leaves the mesh at the gateway that
+/// client chose.
+fn assert_exits_at_choice(s: &Sim) {
+    for i in 0..s.cfg.topo.n {
+        let p = &s.plans[i];
+        if p.serving {
+            continue;
+        }
+        let want = p
+            .own
+            .map(|g| g.gateway)
+            .unwrap_or_else(|| panic!("node {i} has no gateway: {p:?}"));
+        let exit = s.internet_exit(i).unwrap();
+        assert_eq!(originator(exit), want, "node {i}");
+    }
+}
+
+#[test]
+fn gateway_pins_keep_a_sticky_choice_along_the_path() {
+    // 0 - 1 - 2 - 3: node 0 offers an uplink from the start, node 2 from
+    // 20 s. Clients choose with class `stable`, so node 3 keeps gateway 0:
+    // its traffic must cross gateway 2 without leaving there.
+    let mut c = SimConfig::new(Topology::parse("chain:4", 0).unwrap(), 60_000, 1);
+    c.gateways.insert(0, (100, 20));
+    c.gateway_class = Some(crate::engine::gateway::GwClass::Stable);
+    let mut s = Sim::new(c);
+    s.run_until(20_000);
+    assert_exits_at_choice(&s);
+    s.set_gateway_offer(2, Some((1000, 200)));
+    s.run_until(60_000);
+    assert!(s.plans[2].serving);
+    assert_eq!(s.plans[3].own.map(|g| g.gateway), Some(originator(0)));
+    assert_eq!(s.internet_exit(3), Ok(0));
+    assert_eq!(s.internet_exit(1), Ok(0));
+    assert_eq!(s.internet_exit(2), Ok(2));
+    // Node 2 pins node 3's originator toward gateway 0 (via node 1).
+    let pin = s.plans[2]
+        .pins
+        .iter()
+        .find(|p| p.source == crate::engine::originator_prefix(originator(3)))
+        .copied();
+    assert_eq!(pin.map(|p| p.gateway), Some(originator(0)));
+    assert_exits_at_choice(&s);
+}
+
+#[test]
+fn gateway_failover_when_an_uplink_goes() {
+    for seed in 1..=3 {
+        let mut c = SimConfig::new(Topology::parse("grid:4x4", 0).unwrap(), 60_000, seed);
+        c.gateways.insert(0, (100, 20));
+        c.gateways.insert(15, (100, 20));
+        let mut s = Sim::new(c);
+        s.run_until(30_000);
+        assert_exits_at_choice(&s);
+        let users: Vec<usize> = (1..15).filter(|&i| s.internet_exit(i) == Ok(0)).collect();
+        assert!(!users.is_empty());
+        let before: Vec<u32> = s.engines.iter().map(|e| e.gateway_role().2).collect();
+        s.set_gateway_offer(0, None);
+        let cut = s.now;
+        let mut done = None;
+        while s.now < cut + 10_000 {
+            let t = s.now + 10;
+            s.run_until(t);
+            if (0..15).all(|i| s.internet_exit(i) == Ok(15)) {
+                done = Some(s.now - cut);
+                break;
+            }
+        }
+        let ms = done.unwrap_or_else(|| panic!("seed {seed}: no failover: {:?}", s.plans));
+        eprintln!(
+            "grid:4x4 seed {seed}: {} clients moved to the other gateway in {ms} ms",
+            users.len()
+        );
+        assert!(ms <= 1000, "{ms} ms");
+        s.run_until(60_000);
+        assert_exits_at_choice(&s);
+        // Only the clients of the lost gateway (and it) moved, once.
+        for (i, b) in before.iter().enumerate().take(15).skip(1) {
+            let moved = s.engines[i].gateway_role().2 - b;
+            assert_eq!(moved, u32::from(users.contains(&i)), "node {i}");
+        }
+    }
+}
+
+#[test]
+fn flapping_path_moves_a_client_at_most_once() {
+    // Client 2 reaches gateway 0 directly (the link that flaps) or over the
+    // lossy 2-3-0, and gateway 1 over the clean 2-4-1.
+    let topo = Topology::parse("edges:5:0-2,2-3,3-0,2-4,4-1", 0).unwrap();
+    for seed in 1..=3 {
+        let mut c = SimConfig::new(topo.clone(), 200_000, seed);
+        c.gateways.insert(0, (100, 20));
+        c.gateways.insert(1, (100, 20));
+        for (a, b) in [(2, 3), (3, 2), (3, 0), (0, 3)] {
+            c.link_loss.insert((a, b), 0.3);
+        }
+        for k in 0..10u64 {
+            let at = 60_000 + k * 8_000;
+            c.events.push(LinkEvent {
+                a: 0,
+                b: 2,
+                at_ms: at,
+                restore: false,
+            });
+            c.events.push(LinkEvent {
+                a: 0,
+                b: 2,
+                at_ms: at + 4_000,
+                restore: true,
+            });
+        }
+        let mut s = Sim::new(c);
+        s.run_until(59_000);
+        let before = s.engines[2].gateway_role().2;
+        assert_eq!(s.internet_exit(2), Ok(0), "seed {seed}");
+        s.run_until(200_000);
+        let moves = s.engines[2].gateway_role().2 - before;
+        eprintln!("seed {seed}: client moved {moves} times over 10 flaps");
+        assert!(moves <= 1, "seed {seed}: {moves} moves");
+        assert_exits_at_choice(&s);
+    }
+}

@@ -158,6 +158,8 @@ fn round_trips_every_tlv_kind() {
         Tlv::Prefix("fd77::5/128".parse().unwrap()),
         Tlv::Gateway { down: 500, up: 100 },
         Tlv::Hostname("node-ä"),
+        Tlv::GatewayChoice(Some("fd77::9".parse().unwrap())),
+        Tlv::GatewayChoice(None),
         Tlv::Neighbours(
             NeighbourList::new(&[0xfd, 0x77, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 240])
                 .unwrap(),
@@ -334,5 +336,25 @@ fn arbitrary_bytes_never_panic() {
                 }
             }
         }
+    }
+}
+
+#[test]
+fn gateway_choice_bytes_and_bad_lengths() {
+    let mut bytes = vec![0xa5];
+    Tlv::GatewayChoice(Some("fd77::9".parse().unwrap())).emit(&mut bytes);
+    let mut want = vec![0xa5, 6, 16, 0xfd, 0x77];
+    want.extend_from_slice(&[0; 12]);
+    want.extend_from_slice(&[0, 9]);
+    assert_eq!(bytes, want);
+    // Any body but 16 bytes is refused.
+    for n in [0usize, 15, 17] {
+        let mut b = vec![6, n as u8];
+        b.extend(std::iter::repeat_n(1u8, n));
+        assert_eq!(
+            Tlvs::new(&b).next(),
+            Some(Err(Error::BadTlvLength)),
+            "length {n}"
+        );
     }
 }

@@ -8,6 +8,7 @@
 //! | 3    | GATEWAY  | down be32, up be32 (units of 100 kbit/s)        |
 //! | 4    | HOSTNAME | 1..=63 bytes of UTF-8                           |
 //! | 5    | NEIGHBOURS | n × (originator[16], link TQ u8), n ≤ 15      |
+//! | 6    | GW_CHOICE | originator[16] of the sender's chosen gateway (all zero: none) |
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -20,6 +21,7 @@ pub const TLV_PREFIX6: u8 = 2;
 pub const TLV_GATEWAY: u8 = 3;
 pub const TLV_HOSTNAME: u8 = 4;
 pub const TLV_NEIGHBOURS: u8 = 5;
+pub const TLV_GW_CHOICE: u8 = 6;
 /// One NEIGHBOURS entry: originator (16) + link TQ (1).
 pub const NEIGHBOUR_ENTRY_LEN: usize = 17;
 /// TLVs share the message framing: `type u8, length u8`.
@@ -38,6 +40,9 @@ pub enum Tlv<'a> {
     Hostname(&'a str),
     /// The sender's neighbours (their originators) and its link TQ to each.
     Neighbours(NeighbourList<'a>),
+    /// The gateway the originator sends its internet traffic to
+    /// (`None`: it has none).
+    GatewayChoice(Option<Ipv6Addr>),
     Unknown {
         kind: u8,
         body: &'a [u8],
@@ -86,6 +91,11 @@ impl<'a> Tlv<'a> {
             TLV_NEIGHBOURS => NeighbourList::new(body)
                 .map(Tlv::Neighbours)
                 .ok_or(Error::BadTlvLength),
+            TLV_GW_CHOICE => {
+                let a: [u8; 16] = body.try_into().map_err(|_| Error::BadTlvLength)?;
+                let a = Ipv6Addr::from(a);
+                Ok(Tlv::GatewayChoice((!a.is_unspecified()).then_some(a)))
+            }
             kind => Ok(Tlv::Unknown { kind, body }),
         }
     }
@@ -97,6 +107,7 @@ impl<'a> Tlv<'a> {
             Tlv::Gateway { .. } => TLV_GATEWAY,
             Tlv::Hostname(_) => TLV_HOSTNAME,
             Tlv::Neighbours(_) => TLV_NEIGHBOURS,
+            Tlv::GatewayChoice(_) => TLV_GW_CHOICE,
             Tlv::Unknown { kind, .. } => *kind,
         }
     }
@@ -107,6 +118,7 @@ impl<'a> Tlv<'a> {
             Tlv::Gateway { .. } => 8,
             Tlv::Hostname(h) => hostname_cut(h),
             Tlv::Neighbours(l) => l.body.len(),
+            Tlv::GatewayChoice(_) => 16,
             Tlv::Unknown { body, .. } => body.len().min(255),
         }
     }
@@ -136,6 +148,9 @@ impl<'a> Tlv<'a> {
             }
             Tlv::Hostname(h) => out.extend_from_slice(&h.as_bytes()[..len]),
             Tlv::Neighbours(l) => out.extend_from_slice(l.body),
+            Tlv::GatewayChoice(g) => {
+                out.extend_from_slice(&g.unwrap_or(Ipv6Addr::UNSPECIFIED).octets())
+            }
             Tlv::Unknown { body, .. } => out.extend_from_slice(&body[..len]),
         }
     }
