@@ -308,9 +308,14 @@ fn wireless(w: &mut Doc, site: &SiteConf) -> Vec<Mesh> {
                 .set("mesh_fwding", "0")
                 .set("network", &name)
                 .set("ifname", &name);
+            // SAE with CCMP forced and management frame protection
+            // required, as LuCI writes "WPA3-SAE, Force CCMP (AES)".
             match &site.mesh_key {
-                Some(k) => m.set("encryption", "sae").set("key", k),
-                None => m.set("encryption", "none").del("key"),
+                Some(k) => m
+                    .set("encryption", "sae+ccmp")
+                    .set("key", k)
+                    .set("ieee80211w", "2"),
+                None => m.set("encryption", "none").del("key").del("ieee80211w"),
             };
             meshes.push(Mesh {
                 ifname: name.clone(),
@@ -336,7 +341,7 @@ fn wireless(w: &mut Doc, site: &SiteConf) -> Vec<Mesh> {
                 .set("mode", "ap")
                 .set("ssid", &site.ssid);
             match &site.client_key {
-                Some(k) => ap.set("encryption", "psk2").set("key", k),
+                Some(k) => ap.set("encryption", "psk2+ccmp").set("key", k),
                 None => ap.set("encryption", "none").del("key"),
             };
         }
@@ -359,6 +364,7 @@ fn wired_name(port: &str) -> String {
 fn wired(net: &mut Doc, site: &SiteConf) -> Result<Vec<Mesh>, String> {
     let mut meshes = Vec::new();
     for port in &site.wired {
+        let name = wired_name(port);
         let as_iface = net
             .find(|s| s.kind == "interface" && s.name.as_deref() == Some(port.as_str()))
             .and_then(|i| net.sections[i].get("device").map(str::to_string));
@@ -367,6 +373,7 @@ fn wired(net: &mut Doc, site: &SiteConf) -> Result<Vec<Mesh>, String> {
                 let alias = format!("@{port}");
                 for s in net.sections.iter_mut().filter(|s| {
                     s.kind == "interface"
+                        && s.name.as_deref() != Some(name.as_str())
                         && (s.name.as_deref() == Some(port.as_str())
                             || s.get("device").is_some_and(|d| d == dev || d == alias))
                 }) {
@@ -384,7 +391,6 @@ fn wired(net: &mut Doc, site: &SiteConf) -> Result<Vec<Mesh>, String> {
         if dev.is_empty() || dev.len() > 15 {
             return Err(format!("wired mesh port '{port}': no usable device"));
         }
-        let name = wired_name(port);
         net.ensure_named("interface", &name)
             .set("device", &dev)
             .set("proto", "none");
