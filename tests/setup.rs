@@ -663,3 +663,175 @@ fn bad_site_file_names_the_line() {
     );
     assert_eq!(before, snapshot(&tmp.0), "a failed setup changed files");
 }
+
+/// `imagebuilder/build.sh ARGS --dry-run` with a fake cross/ output in
+/// `tmp`: (exit code, stdout with `tmp` written as `<tmp>`, stderr).
+fn build_dry(tmp: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new("bash")
+        .arg(Path::new(ROOT).join("imagebuilder/build.sh"))
+        .args(args)
+        .arg("--dry-run")
+        .arg("--work")
+        .arg(tmp.join("work"))
+        .arg("--out")
+        .arg(tmp.join("images"))
+        .arg("--cross-dir")
+        .arg(tmp.join("cross"))
+        .env_remove("ROOST_CROSS_TARGET_DIR")
+        .output()
+        .unwrap();
+    let norm = |b: &[u8]| {
+        String::from_utf8_lossy(b)
+            .replace(tmp.to_str().unwrap(), "<tmp>")
+            .replace(ROOT, "<repo>")
+    };
+    (
+        out.status.code().unwrap_or(-1),
+        norm(&out.stdout),
+        norm(&out.stderr),
+    )
+}
+
+/// Compares with tests/golden/NAME, or writes it under ROOST_UPDATE_GOLDEN=1.
+fn golden(name: &str, got: &str) {
+    let path = Path::new(ROOT).join("tests/golden").join(name);
+    if std::env::var_os("ROOST_UPDATE_GOLDEN").is_some() {
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, got).unwrap();
+        eprintln!("wrote {}", path.display());
+        return;
+    }
+    let want = fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (ROOST_UPDATE_GOLDEN=1 writes it)", path.display()));
+    assert!(
+        want == got,
+        "{name} differs from the golden file (review, then ROOST_UPDATE_GOLDEN=1):\n--- want\n{want}\n--- got\n{got}"
+    );
+}
+
+#[test]
+fn imagebuilder_dry_run_golden() {
+    let tmp = TempDir::new("ib");
+    let cross = tmp.0.join("cross");
+    // What cross/build.sh and cross/package.sh leave (content is not read).
+    for t in ["mips-unknown-linux-musl", "mipsel-unknown-linux-musl"] {
+        let d = cross.join("out").join(t);
+        fs::create_dir_all(&d).unwrap();
+        fs::write(d.join("roost"), "binary").unwrap();
+        fs::set_permissions(d.join("roost"), fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    fs::create_dir_all(cross.join("pkg")).unwrap();
+    for f in [
+        "roost_0.1.0-1_mips_24kc.ipk",
+        "luci-app-roost_0.1.0-1_all.ipk",
+    ] {
+        fs::write(cross.join("pkg").join(f), "ipk").unwrap();
+    }
+    let site = Path::new(ROOT).join("imagebuilder/sites/example.conf");
+    let site = site.to_str().unwrap();
+    let runs = [
+        (
+            "imagebuilder-24.10.txt",
+            [
+                "24.10.4",
+                "ath79/generic",
+                "tplink_archer-c7-v5",
+                "tplink_archer-a7-v5",
+            ],
+        ),
+        (
+            "imagebuilder-25.12.txt",
+            [
+                "25.12.4",
+                "ramips/mt7621",
+                "xiaomi_mi-router-4a-gigabit",
+                "tplink_archer-c6-v3",
+            ],
+        ),
+    ];
+    for (name, [rel, target, p1, p2]) in runs {
+        let args = [
+            "--site",
+            site,
+            "--release",
+            rel,
+            "--target",
+            target,
+            "--profile",
+            p1,
+            "--profile",
+            p2,
+        ];
+        let (code, out, err) = build_dry(&tmp.0, &args);
+        assert_eq!(code, 0, "{err}");
+        golden(name, &out);
+        // The overlay is really rendered.
+        let files = tmp
+            .0
+            .join("work/files")
+            .join(format!("{rel}-{}", target.replace('/', "-")));
+        assert_eq!(
+            fs::read_to_string(files.join("etc/roost/site.conf")).unwrap(),
+            fs::read_to_string(site).unwrap()
+        );
+        assert!(files.join("etc/uci-defaults/90-roost-setup").is_file());
+    }
+    // An open mesh needs no wpad swap; an unknown target needs --arch; 23.05
+    // is not supported.
+    let open = tmp.0.join("open.conf");
+    let t = fs::read_to_string(site).unwrap();
+    fs::write(
+        &open,
+        t.replace("\toption key 'change-me-mesh-password'\n", ""),
+    )
+    .unwrap();
+    let open = open.to_str().unwrap();
+    let (code, out, _) = build_dry(
+        &tmp.0,
+        &[
+            "--site",
+            open,
+            "--release",
+            "24.10.4",
+            "--target",
+            "ath79/generic",
+            "--profile",
+            "x",
+        ],
+    );
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("'PACKAGES=roost luci-app-roost tcpdump-mini'"),
+        "{out}"
+    );
+    let (code, _, err) = build_dry(
+        &tmp.0,
+        &[
+            "--site",
+            open,
+            "--release",
+            "24.10.4",
+            "--target",
+            "foo/bar",
+            "--profile",
+            "x",
+        ],
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("give --arch"), "{err}");
+    let (code, _, err) = build_dry(
+        &tmp.0,
+        &[
+            "--site",
+            open,
+            "--release",
+            "23.05.5",
+            "--target",
+            "ath79/generic",
+            "--profile",
+            "x",
+        ],
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("expected 24.10.N or 25.12.N"), "{err}");
+}
