@@ -250,7 +250,9 @@ fn check_roost_config(cfg: &Path, e: &Expect, ifaces: &[(&str, &str)]) {
     let s = s.unwrap_or_else(|err| panic!("/etc/config/roost: {err}"));
     assert_eq!(s.originator.unwrap().to_string(), e.originator);
     let ann: Vec<String> = s.announce.iter().map(|p| p.to_string()).collect();
-    assert_eq!(ann, [e.lan6, e.lan4]);
+    assert_eq!(ann[..2], [e.lan6, e.lan4]);
+    // The renumbered LAN of the fresh install is no longer announced.
+    assert!(!ann.iter().any(|a| a == "192.168.1.0/24"), "{ann:?}");
     let got: Vec<(String, String)> = s
         .interfaces
         .iter()
@@ -367,7 +369,8 @@ fn check_netjson(
     assert_eq!(lan_dhcp["ra"], "server");
     let main = block(parsed, "roost", "main");
     assert_eq!(main["originator"], e.originator);
-    assert_eq!(main["announce"], serde_json::json!([e.lan6, e.lan4]));
+    assert_eq!(main["announce"][0], e.lan6);
+    assert_eq!(main["announce"][1], e.lan4);
 }
 
 #[test]
@@ -431,7 +434,7 @@ fn owned(package: &str, kind: &str, key: &str) -> bool {
             "start",
             "limit",
         ],
-        ("roost", "roost") => &["originator", "announce", "gateway"],
+        ("roost", "roost") => &["originator", "gateway"],
         ("roost", "interface") => &["ifname", "type", "disabled"],
         _ => &[],
     };
@@ -516,7 +519,7 @@ fn customise(cfg: &Path) {
     edit(
         "roost",
         "\toption log_level 'info'\n",
-        "\toption log_level 'debug'\n",
+        "\toption log_level 'debug'\n\tlist announce '198.51.100.0/24'\n",
     );
     let fw = cfg.join("firewall");
     let mut t = fs::read_to_string(&fw).unwrap();
@@ -576,9 +579,14 @@ fn mi4a_user_changes_survive() {
                     continue;
                 }
                 let got = after[p].get(id).and_then(|s| s.get(key));
-                // dnsmasq's servers: the user's per-domain one stays.
-                if (p.as_str(), key.as_str()) == ("dhcp", "server") {
-                    assert!(got.unwrap().1.contains(&values[0]), "{got:?}");
+                // Lists setup adds to: dnsmasq's servers (the user's
+                // per-domain one stays) and Roost's announcements (the
+                // user's own stays, the renumbered LAN goes).
+                if [("dhcp", "server"), ("roost", "announce")].contains(&(p.as_str(), key.as_str()))
+                {
+                    let got = &got.unwrap().1;
+                    let user = values.last().unwrap();
+                    assert!(got.contains(user), "{p}.{id}.{key}: {user} lost: {got:?}");
                     continue;
                 }
                 assert_eq!(got.map(|g| &g.1), Some(values), "{p}.{id}.{key} changed");
@@ -786,52 +794,32 @@ fn imagebuilder_dry_run_golden() {
     )
     .unwrap();
     let open = open.to_str().unwrap();
-    let (code, out, _) = build_dry(
-        &tmp.0,
-        &[
-            "--site",
-            open,
-            "--release",
+    let cases = [
+        (
             "24.10.4",
-            "--target",
             "ath79/generic",
-            "--profile",
-            "x",
-        ],
-    );
-    assert_eq!(code, 0);
-    assert!(
-        out.contains("'PACKAGES=roost luci-app-roost tcpdump-mini'"),
-        "{out}"
-    );
-    let (code, _, err) = build_dry(
-        &tmp.0,
-        &[
+            0,
+            "'PACKAGES=roost luci-app-roost tcpdump-mini'",
+        ),
+        ("24.10.4", "foo/bar", 2, "give --arch"),
+        ("23.05.5", "ath79/generic", 2, "expected 24.10.N or 25.12.N"),
+    ];
+    for (rel, target, want_code, want) in cases {
+        let args = [
             "--site",
             open,
             "--release",
-            "24.10.4",
+            rel,
             "--target",
-            "foo/bar",
+            target,
             "--profile",
             "x",
-        ],
-    );
-    assert_eq!(code, 2);
-    assert!(err.contains("give --arch"), "{err}");
-    let (code, _, err) = build_dry(
-        &tmp.0,
-        &[
-            "--site",
-            open,
-            "--release",
-            "23.05.5",
-            "--target",
-            "ath79/generic",
-            "--profile",
-            "x",
-        ],
-    );
-    assert_eq!(code, 2);
-    assert!(err.contains("expected 24.10.N or 25.12.N"), "{err}");
+        ];
+        let (code, out, err) = build_dry(&tmp.0, &args);
+        assert_eq!(code, want_code, "{rel} {target}: {err}");
+        assert!(
+            out.contains(want) || err.contains(want),
+            "{rel} {target}: {out}{err}"
+        );
+    }
 }

@@ -15,6 +15,7 @@ use std::fs;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
+use crate::prefix::Prefix;
 use crate::zeroconf::{self, Derived};
 use doc::{Doc, Section};
 use site::SiteConf;
@@ -250,7 +251,8 @@ fn configure(
     let mut meshes = wireless(docs.entry("wireless").or_default(), site);
     let net = docs.entry("network").or_default();
     meshes.extend(wired(net, site)?);
-    network(net, site, d, &meshes)?;
+    let old_lan = lan4_prefix(net);
+    network(net, d, &meshes)?;
     firewall(docs.entry("firewall").or_default(), &meshes);
     dhcp(docs.entry("dhcp").or_default(), site, d);
     let sys = docs.entry("system").or_default();
@@ -259,7 +261,7 @@ fn configure(
         None => sys.push("system", None),
     };
     sys.sections[i].set("hostname", hostname);
-    roost(docs.entry("roost").or_default(), site, d, &meshes);
+    roost(docs.entry("roost").or_default(), site, d, old_lan, &meshes);
     Ok(meshes.into_iter().map(|m| m.ifname).collect())
 }
 
@@ -407,7 +409,22 @@ fn netmask(len: u8) -> Ipv4Addr {
     Ipv4Addr::from(u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0))
 }
 
-fn network(net: &mut Doc, _site: &SiteConf, d: &Derived, meshes: &[Mesh]) -> Result<(), String> {
+/// The LAN's IPv4 prefix as configured (`ipaddr` + `netmask`, or CIDR).
+fn lan4_prefix(net: &Doc) -> Option<Prefix> {
+    let lan =
+        &net.sections[net.find(|s| s.kind == "interface" && s.name.as_deref() == Some("lan"))?];
+    let ip = lan.get("ipaddr")?;
+    let (addr, len) = match ip.split_once('/') {
+        Some((a, l)) => (a.parse::<Ipv4Addr>().ok()?, l.parse::<u8>().ok()?),
+        None => {
+            let mask = u32::from(lan.get("netmask")?.parse::<Ipv4Addr>().ok()?);
+            (ip.parse::<Ipv4Addr>().ok()?, mask.count_ones() as u8)
+        }
+    };
+    Prefix::new(addr.into(), len)
+}
+
+fn network(net: &mut Doc, d: &Derived, meshes: &[Mesh]) -> Result<(), String> {
     let lan = net
         .find(|s| s.kind == "interface" && s.name.as_deref() == Some("lan"))
         .ok_or("network: no interface 'lan' to put the clients on")?;
@@ -502,14 +519,26 @@ fn dhcp(dh: &mut Doc, site: &SiteConf, d: &Derived) {
     }
 }
 
-fn roost(r: &mut Doc, site: &SiteConf, d: &Derived, meshes: &[Mesh]) {
+fn roost(r: &mut Doc, site: &SiteConf, d: &Derived, old_lan: Option<Prefix>, meshes: &[Mesh]) {
     let i = match r.find(|s| s.kind == "roost") {
         Some(i) => i,
         None => r.push("roost", Some("main")),
     };
     let main = &mut r.sections[i];
+    // The node's LAN prefixes first; then what the user announces besides,
+    // without the renumbered LAN and older derived prefixes of the site.
+    let a = &site.addressing;
+    let mut announce = vec![d.lan6.to_string(), d.lan4.to_string()];
+    for v in main.list("announce") {
+        let ours = v.parse::<Prefix>().is_ok_and(|p| {
+            Some(p) == old_lan || a.prefix6.contains(p.addr()) || a.prefix4.contains(p.addr())
+        });
+        if !ours && !announce.iter().any(|x| x == v) {
+            announce.push(v.to_string());
+        }
+    }
     main.set("originator", &d.originator.to_string())
-        .set_list("announce", &[d.lan6.to_string(), d.lan4.to_string()]);
+        .set_list("announce", &announce);
     if let Some(g) = &site.gateway {
         main.set("gateway", g);
     }
