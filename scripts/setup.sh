@@ -52,7 +52,8 @@ MSG
 }
 
 # What only the test suite needs: tshark (the dissector test), a Python
-# venv with netdiff (the NetJSON test) at target/py-venv (the tests find
+# venv with netdiff (the NetJSON test) and netjsonconfig (tests/setup.rs,
+# an independent UCI parser) at target/py-venv (the tests find
 # the venv there, or at $ROOST_PYTHON), chromium (the mesh map test) and
 # shfmt, shellcheck and jq (scripts/check-openwrt-feed.sh).
 roost_test_tools() {
@@ -71,11 +72,11 @@ roost_test_tools() {
         apt-get install -y --no-install-recommends "${need[@]}"
     fi
     local venv=target/py-venv
-    if ! "$venv/bin/python3" -c 'import netdiff' 2>/dev/null; then
+    if ! "$venv/bin/python3" -c 'import netdiff, netjsonconfig' 2>/dev/null; then
         python3 -m venv "$venv"
-        "$venv/bin/pip" install --quiet 'netdiff==1.3.1'
+        "$venv/bin/pip" install --quiet 'netdiff==1.3.1' 'netjsonconfig==1.3.1'
     fi
-    echo "tshark $(tshark --version 2>/dev/null | head -1 | awk '{print $3}'), netdiff in $venv"
+    echo "tshark $(tshark --version 2>/dev/null | head -1 | awk '{print $3}'), netdiff and netjsonconfig in $venv"
 }
 
 roost_setup_bench() {

@@ -1,5 +1,5 @@
 //! Command-line interface: `roost run`, the query subcommands (`status`,
-//! `originators`, ...), `roost metrics` and `roost sim`.
+//! `originators`, ...), `roost metrics`, `roost setup` and `roost sim`.
 
 use std::net::Ipv6Addr;
 use std::path::PathBuf;
@@ -42,6 +42,8 @@ pub enum Command {
     Topology(TopologyArgs),
     /// Counters and gauges in the Prometheus text format.
     Metrics(MetricsArgs),
+    /// First-boot setup: the site file and this router's MAC -> UCI config.
+    Setup(SetupArgs),
     /// Run the deterministic simulator and print one JSON summary line.
     #[cfg(feature = "sim")]
     Sim(SimArgs),
@@ -165,6 +167,35 @@ pub struct MetricsArgs {
     /// instead of stdout.
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct SetupArgs {
+    /// Site file (docs/IMAGEBUILDER.md).
+    #[arg(long, value_name = "FILE", default_value = "/etc/roost/site.conf")]
+    pub site: PathBuf,
+    /// UCI directory to edit; /etc/shadow and /etc/dropbear are its siblings.
+    #[arg(long, value_name = "DIR", default_value = "/etc/config")]
+    pub config_dir: PathBuf,
+    /// Interface whose MAC identifies the router (fallback: the first
+    /// interface with one).
+    #[arg(long, value_name = "IF", default_value = "eth0")]
+    pub interface: String,
+    /// Use this MAC instead of reading one.
+    #[arg(long, value_name = "MAC", value_parser = roost::setup::parse_mac)]
+    pub mac: Option<[u8; 6]>,
+}
+
+impl SetupArgs {
+    pub fn options(&self) -> roost::setup::Options {
+        roost::setup::Options {
+            site: self.site.clone(),
+            config_dir: self.config_dir.clone(),
+            interface: self.interface.clone(),
+            mac: self.mac,
+            sys_class_net: PathBuf::from("/sys/class/net"),
+        }
+    }
 }
 
 #[derive(Args, Debug)]

@@ -9,6 +9,7 @@ pub mod engine;
 pub mod linux;
 pub mod netjson;
 pub mod prefix;
+pub mod setup;
 pub mod wire;
 pub mod zeroconf;
 

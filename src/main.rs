@@ -38,6 +38,16 @@ fn main() -> ExitCode {
         Command::Interfaces(a) => show::interfaces(&a),
         Command::Topology(a) => show::topology(&a),
         Command::Metrics(a) => show::metrics(&a),
+        Command::Setup(a) => match roost::setup::run(&a.options()) {
+            Ok(summary) => {
+                println!("{summary}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("roost setup: {}", e.msg);
+                ExitCode::from(e.exit)
+            }
+        },
         #[cfg(feature = "sim")]
         Command::Sim(a) => {
             let started = std::time::Instant::now();

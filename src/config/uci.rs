@@ -87,8 +87,9 @@ pub fn parse(text: &str) -> Result<Vec<Section>, SyntaxError> {
     Ok(sections)
 }
 
-/// Splits one line into words, honouring quotes and `#` comments.
-fn split_words(line: &str) -> Result<Vec<String>, String> {
+/// Splits one line into words, honouring quotes and `#` comments
+/// (also used by the editable document model of `roost setup`).
+pub fn split_words(line: &str) -> Result<Vec<String>, String> {
     let mut words = Vec::new();
     let mut chars = line.chars().peekable();
     loop {
