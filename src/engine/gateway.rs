@@ -124,6 +124,10 @@ pub struct Selector {
     /// The last voluntary move and the damping it brought.
     last_move: Option<Time>,
     damping: u32,
+    /// When the first gateway was taken: until the settle time has passed
+    /// (routes still converging), a better one is taken without margin, so
+    /// the first gateway heard at start does not stick.
+    taken_at: Option<Time>,
 }
 
 impl Selector {
@@ -135,6 +139,7 @@ impl Selector {
             switches: 0,
             last_move: None,
             damping: 0,
+            taken_at: None,
         }
     }
 
@@ -157,10 +162,22 @@ impl Selector {
         let cur = self
             .current
             .and_then(|a| cands.iter().find(|c| c.addr == a));
+        let fresh = self
+            .taken_at
+            .is_some_and(|t| now.since(t) < SWITCH_SETTLE_MS);
         let next = match (cur, best) {
             (None, b) => {
                 self.challenger = None;
+                // Only the very first choice gets the grace: after losing a
+                // gateway, the replacement must earn a move back.
+                if self.switches == 0 {
+                    self.taken_at = Some(now);
+                }
                 b.map(|b| b.addr)
+            }
+            (Some(c), Some(b)) if fresh && score(class, b) > score(class, c) => {
+                self.challenger = None;
+                Some(b.addr)
             }
             (Some(c), Some(b)) if b.addr != c.addr && beats(class, b, c) => match self.challenger {
                 Some((a, since)) if a == b.addr => {
@@ -346,25 +363,29 @@ mod tests {
     #[test]
     fn takes_the_best_and_sticks_within_the_margin() {
         let mut s = Selector::new(GwClass::Tq(20));
-        let t = Time(0);
-        assert!(s.update(t, &[cand(1, 200, 10), cand(2, 220, 10)]));
+        // The first gateway heard is taken, and a better one replaces it
+        // without margin while routes converge.
+        assert!(s.update(Time(0), &[cand(1, 150, 10)]));
+        assert!(s.update(Time(500), &[cand(1, 150, 10), cand(2, 160, 10)]));
         assert_eq!(s.current, Some(cand(2, 0, 0).addr));
+        let t = 10_000;
+        assert!(!s.update(Time(t), &[cand(1, 200, 10), cand(2, 220, 10)]));
         // The other one gets better, but not by 20: stay.
-        assert!(!s.update(Time(1000), &[cand(1, 235, 10), cand(2, 220, 10)]));
+        assert!(!s.update(Time(t + 1000), &[cand(1, 235, 10), cand(2, 220, 10)]));
         // Better by 20, but only for a moment: stay.
-        assert!(!s.update(Time(2000), &[cand(1, 245, 10), cand(2, 220, 10)]));
-        assert!(!s.update(Time(3000), &[cand(1, 200, 10), cand(2, 220, 10)]));
-        assert!(!s.update(Time(4000), &[cand(1, 245, 10), cand(2, 220, 10)]));
-        assert!(!s.update(Time(13_999), &[cand(1, 245, 10), cand(2, 220, 10)]));
+        assert!(!s.update(Time(t + 2000), &[cand(1, 245, 10), cand(2, 220, 10)]));
+        assert!(!s.update(Time(t + 3000), &[cand(1, 200, 10), cand(2, 220, 10)]));
+        assert!(!s.update(Time(t + 4000), &[cand(1, 245, 10), cand(2, 220, 10)]));
+        assert!(!s.update(Time(t + 13_999), &[cand(1, 245, 10), cand(2, 220, 10)]));
         // ... and for the settle time: move.
-        assert!(s.update(Time(14_000), &[cand(1, 245, 10), cand(2, 220, 10)]));
+        assert!(s.update(Time(t + 14_000), &[cand(1, 245, 10), cand(2, 220, 10)]));
         assert_eq!(s.current, Some(cand(1, 0, 0).addr));
         // The chosen one vanishes: the other at once.
-        assert!(s.update(Time(14_500), &[cand(2, 100, 10)]));
+        assert!(s.update(Time(t + 14_500), &[cand(2, 100, 10)]));
         assert_eq!(s.current, Some(cand(2, 0, 0).addr));
-        assert!(s.update(Time(15_000), &[]));
+        assert!(s.update(Time(t + 15_000), &[]));
         assert_eq!(s.current, None);
-        assert_eq!(s.switches, 4);
+        assert_eq!(s.switches, 5);
     }
 
     #[test]
@@ -398,7 +419,7 @@ mod tests {
     fn stable_never_moves_and_bandwidth_weighs_the_uplink() {
         let mut s = Selector::new(GwClass::Stable);
         s.update(Time(0), &[cand(1, 100, 10)]);
-        for i in 1..100 {
+        for i in 10..100 {
             assert!(!s.update(Time(i * 1000), &[cand(1, 100, 10), cand(2, 255, 1000)]));
         }
         let mut b = Selector::new(GwClass::Bandwidth(25));
@@ -406,7 +427,7 @@ mod tests {
         b.update(Time(0), &[cand(1, 200, 10), cand(2, 150, 100)]);
         assert_eq!(b.current, Some(cand(2, 0, 0).addr));
         // Equal scores within 25 %: stay.
-        for i in 1..30 {
+        for i in 10..30 {
             assert!(!b.update(Time(i * 1000), &[cand(1, 250, 40), cand(2, 150, 100)]));
         }
     }

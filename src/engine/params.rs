@@ -80,11 +80,11 @@ impl Default for Params {
     fn default() -> Params {
         Params {
             wireless: KindParams {
-                hello_ms: 750,
+                hello_ms: 780,
                 same_iface_penalty: 10,
             },
             wired: KindParams {
-                hello_ms: 750,
+                hello_ms: 780,
                 same_iface_penalty: 0,
             },
             tunnel: KindParams {
@@ -95,7 +95,7 @@ impl Default for Params {
             ogm_jitter_ms: 1000,
             topology_every: 8,
             hello_jitter_div: 16,
-            ihu_every: 4,
+            ihu_every: 5,
             trigger_delay_ms: 20,
             hop_penalty: 10,
             switch_margin: 10,

@@ -247,6 +247,8 @@ fn authenticated_mesh_converges_and_the_trailer_costs_its_bytes() {
         assert!(s.converged_ms.is_some_and(|t| t < 500), "{s:?}");
         figures.push((s.bytes_per_node_s, s.packets_per_node_s));
     }
+    // The budget holds with the trailer: ≤ 150 B/s per node at N = 20.
+    assert!(figures[1].0 <= 150.0, "keyed: {} B/s", figures[1].0);
     // The steady-state cost is the 8-byte MAC per datagram, nothing more.
     let extra = figures[1].0 - figures[0].0;
     let mac = crate::auth::MAC_LEN as f64 * figures[1].1;
