@@ -93,14 +93,6 @@ run_binary() {
     # shellcheck disable=SC2086 # $q is a command with arguments
     out=$($q "$bin" --version) || fail "$bin --version under '$q'"
     echo "  $arch: $out (${q:-native})"
-    # shellcheck disable=SC2086
-    if ! $q "$bin" run --help | grep -q -- --gateway; then
-        # Gateway modes land separately (issue 5): until these binaries
-        # have them, check the rest of the shipped config.
-        echo "  NOTICE: $arch: no --gateway in this binary: checking the config without 'option gateway'"
-        sed '/^[[:space:]]*option gateway /d' "$conf" >"$conf.nogw"
-        conf=$conf.nogw
-    fi
     rc=0
     # shellcheck disable=SC2086
     out=$($q "$bin" run -c "$conf" --control-socket /nonexistent/roost.sock 2>&1) || rc=$?

@@ -50,8 +50,7 @@ const RPCD_METHODS: [&str; 7] = [
 /// The shipped default config for node `n` of a test mesh: the disabled
 /// `mesh0` section becomes one enabled section per interface in `ifaces`,
 /// and the LAN `192.168.1.0/24` becomes `192.168.<n>.0/24`. Nothing else
-/// changes, except `option gateway` while this build does not know it yet
-/// (the gateway work lands separately; a notice is printed).
+/// changes.
 fn adapted_default_config(n: u8, ifaces: &[String]) -> String {
     let text = std::fs::read_to_string(repo().join(FEED).join("roost.config")).unwrap();
     let section = "config interface 'mesh0'\n\toption ifname 'mesh0'\n\toption type 'wireless'\n\toption disabled '1'\n";
@@ -67,23 +66,8 @@ fn adapted_default_config(n: u8, ifaces: &[String]) -> String {
         .join("\n");
     let lan = "list announce '192.168.1.0/24'";
     assert!(text.contains(lan), "default config announces no LAN");
-    let mut text = text
-        .replace(section, &adapted)
-        .replace(lan, &format!("list announce '192.168.{n}.0/24'"));
-    if !daemon_knows_gateway() {
-        eprintln!("NOTICE: this roost has no --gateway yet: checking the default config without its 'option gateway' line");
-        text = text
-            .lines()
-            .filter(|l| !l.trim_start().starts_with("option gateway"))
-            .map(|l| format!("{l}\n"))
-            .collect();
-    }
-    text
-}
-
-fn daemon_knows_gateway() -> bool {
-    let out = Command::new(BIN).args(["run", "--help"]).output().unwrap();
-    String::from_utf8_lossy(&out.stdout).contains("--gateway")
+    text.replace(section, &adapted)
+        .replace(lan, &format!("list announce '192.168.{n}.0/24'"))
 }
 
 /// `sh roost.rpcd ARGS` with the plugin's environment pointing at `sock`.
@@ -280,11 +264,8 @@ fn mesh_map_in_chromium() {
     for (a, b) in EDGES {
         m.connect(a, b);
     }
-    // A gateway to mark, once the daemon has gateway modes.
-    let gateway = daemon_knows_gateway();
-    if gateway {
-        m.node_mut(6).extra = vec!["--gateway".into(), "server".into()];
-    }
+    // A gateway to mark.
+    m.node_mut(6).extra = vec!["--gateway".into(), "server".into()];
     m.start_all();
     m.wait_converged(Duration::from_secs(20));
     // Node 1 knows the whole map: 6 nodes, 2 directed links per edge (the
@@ -296,7 +277,7 @@ fn mesh_map_in_chromium() {
             let g = m.node(1).netjson();
             g["nodes"].as_array().map(|n| n.len()) == Some(6)
                 && g["links"].as_array().map(|l| l.len()) == Some(12)
-                && (!gateway || g["nodes"].to_string().contains("\"gateway\":true"))
+                && g["nodes"].to_string().contains("\"gateway\":true")
         },
     );
 
@@ -380,13 +361,11 @@ fn mesh_map_in_chromium() {
         1,
         "one local node"
     );
-    if gateway {
-        assert_eq!(
-            drawn_nodes.iter().filter(|n| n.1).count(),
-            1,
-            "node 6 is a gateway"
-        );
-    }
+    assert_eq!(
+        drawn_nodes.iter().filter(|n| n.1).count(),
+        1,
+        "node 6 is a gateway"
+    );
     // Links: one per edge of the topology, with the weaker direction's TQ.
     let mut want_links = std::collections::BTreeMap::<(String, String), u64>::new();
     for l in served["links"].as_array().unwrap() {
@@ -422,8 +401,8 @@ fn mesh_map_in_chromium() {
             "{t}"
         );
     }
-    // Gateway marks: the same graph with node 6 as a gateway (for builds
-    // whose daemon has no gateway mode yet, see above) draws one square.
+    // Gateway marks: the same graph with node 6 flagged as a gateway draws
+    // one square.
     assert!(
         dom.contains("data-gwcheck=\"1\""),
         "gateway mark: {}",

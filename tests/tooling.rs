@@ -373,7 +373,11 @@ fn capture_and_dissect(m: &Mesh, n: u8, peer: u8) {
     let mut ihus = 0;
     for r in &rows {
         assert_eq!(r[0], "1", "version: {r:?}");
-        assert_eq!(r[1], "75", "hello interval (10 ms units): {r:?}");
+        assert_eq!(
+            r[1],
+            (roost::engine::Params::default().wired.hello_ms / 10).to_string(),
+            "hello interval (10 ms units): {r:?}"
+        );
         if r[2].split(',').any(|t| t == "1") {
             ihus += 1;
         }

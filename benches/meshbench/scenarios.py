@@ -209,7 +209,7 @@ def callgrind(dmns, warmup, window):
         for d, mesh, procs, out in runs:
             owned.sh(["callgrind_control", "-z", str(procs[3].pid)])
             if isinstance(d, daemons.Roost):
-                rx[d.name] = d.status(mesh, 3)["status"]["counters"]
+                rx[d.name] = d.status(mesh, 3)["counters"]
         t0 = time.monotonic()
         time.sleep(window)
         dt = time.monotonic() - t0
@@ -218,7 +218,7 @@ def callgrind(dmns, warmup, window):
             ir = callgrind_total(out + ".1")
             emit("callgrind chain:5 middle node", "instructions per s", d.name, ir / dt, "Ir/s")
             if d.name in rx:
-                now = d.status(mesh, 3)["status"]["counters"]
+                now = d.status(mesh, 3)["counters"]
                 for what, key in [("OGM", "rx_ogms"), ("datagram", "rx_packets")]:
                     k = now[key] - rx[d.name][key]
                     emit("callgrind chain:5 middle node", f"instructions per received {what} (all work / {what}s)",

@@ -15,7 +15,7 @@ local roost = Proto("roost", "Roost mesh routing protocol")
 
 local msg_types = { [1] = "IHU", [2] = "OGM", [3] = "SEQREQ" }
 local tlv_types = {
-    [1] = "PREFIX4", [2] = "PREFIX6", [3] = "GATEWAY", [4] = "HOSTNAME", [5] = "NEIGHBOURS",
+    [1] = "PREFIX4", [2] = "PREFIX6", [3] = "GATEWAY", [4] = "HOSTNAME", [5] = "NEIGHBOURS", [6] = "GW_CHOICE",
 }
 
 local f = {
