@@ -707,10 +707,17 @@ impl Engine {
         }
         // Fast path: a copy from a neighbour we do not route through, too
         // weak to win, changes nothing (selection, flood forwarding and
-        // triggered updates all hinge on the best next hop).
+        // triggered updates all hinge on the best next hop), unless it is
+        // the first copy of a flood round we have not passed on and it is
+        // good enough to forward: when our next hop's copy is late or lost,
+        // that copy is what keeps the nodes downstream fed.
         if let Some(b) = o.best {
-            let t = tq::path(ogm.tq, link(&key), self.cfg.params.hop_penalty);
-            if b != key && t < o.best_tq.saturating_add(2) {
+            let lt = link(&key);
+            let t = tq::path(ogm.tq, lt, p.hop_penalty);
+            let unforwarded_round = !update
+                && o.forwarded.is_none_or(|f| seqno::newer(ogm.seqno, f))
+                && o.forwardable_from(&key, lt, p);
+            if b != key && t < o.best_tq.saturating_add(2) && !unforwarded_round {
                 return;
             }
         }
