@@ -91,7 +91,9 @@ routes() {
     ip -n "$1" route show table 76 proto 77 2>/dev/null | grep -q "^$2 " &&
         ip -n "$1" -6 route show table 76 proto 77 2>/dev/null | grep -q "^$3 "
 }
-for _ in $(seq 1 200); do
+# Under qemu-user on a busy 2-core machine the emulated daemon can take
+# well over 10 s to start; 60 s of patience.
+for _ in $(seq 1 600); do
     if routes "$A" 10.98.3.1 fd98:3::1 && routes "$C" 10.98.1.1 fd98:1::1; then break; fi
     sleep 0.1
 done
@@ -103,7 +105,7 @@ echo "routes (c):"
 ip -n "$C" route show table 76 proto 77
 ip -n "$C" -6 route show table 76 proto 77
 if ! routes "$A" 10.98.3.1 fd98:3::1 || ! routes "$C" 10.98.1.1 fd98:1::1; then
-    echo "mixed-mesh.sh: FAIL: no routes after 20 s"
+    echo "mixed-mesh.sh: FAIL: no routes after 60 s"
     tail -n 20 "$LOGDIR"/*.log
     exit 1
 fi
