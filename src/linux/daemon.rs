@@ -151,6 +151,7 @@ impl Daemon {
                 hostname,
                 gateway_offer: offer(settings.gateway, own_uplink),
                 gateway_class: settings.gateway.selects().then_some(settings.gateway_class),
+                zeroconf: None,
                 params: Params {
                     max_originators: settings.max_originators,
                     max_neighbours: settings.max_neighbours,
@@ -474,6 +475,49 @@ impl Daemon {
                 chosen,
                 other,
             } => log::warning!("prefix {prefix} announced by {chosen} and {other}; using {chosen}"),
+            Event::PrefixOverlap {
+                prefix,
+                originator,
+                more_specific,
+                other,
+            } => log::info!(
+                "prefix {prefix} of {originator} overlaps {more_specific} of {other}; the longest match wins"
+            ),
+            Event::DuplicateOriginator {
+                originator,
+                other_node,
+                gave_way,
+            } => log::warning!(
+                "DUPLICATE: another node (node id {}) uses our originator address {originator}; {}",
+                crate::engine::zeroconf::hex_id(other_node),
+                if *gave_way {
+                    "we give way and derive a new address"
+                } else {
+                    "it gives way"
+                }
+            ),
+            Event::DuplicatePrefix {
+                prefix,
+                other,
+                gave_way,
+            } => log::warning!(
+                "DUPLICATE: {other} announces our derived prefix {prefix}; {}",
+                if *gave_way {
+                    "we give way and derive a new one"
+                } else {
+                    "it gives way"
+                }
+            ),
+            Event::Renumbered {
+                old_originator,
+                originator,
+                lan,
+                originator_attempt,
+                attempt,
+            } => log::warning!(
+                "zero-config renumbered: originator {old_originator} -> {originator} (attempt {originator_attempt}), LAN {} (attempt {attempt})",
+                lan.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(" ")
+            ),
         }
     }
 

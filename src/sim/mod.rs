@@ -117,6 +117,7 @@ fn new_engine(cfg: &SimConfig, i: usize, seed: u64, now: u64) -> Engine {
         hostname: None,
         gateway_offer: cfg.gateways.get(&i).copied(),
         gateway_class: cfg.gateway_class,
+        zeroconf: None,
         params: cfg.params.clone(),
     };
     let mut e = Engine::new(c, seed, Time(now));
