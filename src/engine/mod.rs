@@ -805,7 +805,8 @@ impl Engine {
         let fresh = o
             .twin_forwarded
             .is_none_or(|(i, s)| i != id || seqno::newer(ogm.seqno, s));
-        if !fresh || ogm.flags & OGM_FLAG_UPDATE != 0 || ogm.ttl <= 1 {
+        // Updates too: the claimants' first words are dumps and updates.
+        if !fresh || ogm.ttl <= 1 {
             return true;
         }
         o.twin_forwarded = Some((id, ogm.seqno));
@@ -814,11 +815,11 @@ impl Engine {
             seqno: ogm.seqno,
             ttl: ogm.ttl - 1,
             tq: tq::path(ogm.tq, link, hop_penalty),
-            flags: ogm.flags & (OGM_FLAG_URGENT | OGM_FLAG_RESTARTED),
+            flags: ogm.flags & (OGM_FLAG_UPDATE | OGM_FLAG_URGENT | OGM_FLAG_RESTARTED),
             tlvs: ogm.tlv_bytes.to_vec(),
             repeat: 0,
         };
-        self.queue_all(now, q, Some(key.0), false);
+        self.queue_all(now, q, Some(key.0), true);
         true
     }
 
@@ -901,6 +902,21 @@ impl Engine {
             self.routes.touch(originator_prefix(old));
             self.routes.touch(originator_prefix(new));
             self.topology_sent.clear();
+            // A last word for the old address, as a retraction naming us:
+            // the other claimant hears of the duplicate even when we saw
+            // its claim before ours ever left, and routes through us go.
+            let mut tlvs = Vec::new();
+            Tlv::NodeId(z.cfg.node_id).emit(&mut tlvs);
+            let q = QueuedOgm {
+                originator: old,
+                seqno: self.own_seqno,
+                ttl: DEFAULT_TTL,
+                tq: 0,
+                flags: OGM_FLAG_UPDATE | OGM_FLAG_URGENT,
+                tlvs,
+                repeat: params::RETRACT_REPEATS,
+            };
+            self.queue_all(now, q, None, true);
         }
         self.out.push_back(Output::Event(Event::Renumbered {
             old_originator: old,
@@ -1622,6 +1638,14 @@ fn update_of(o: &Originator, with_tlvs: bool) -> QueuedOgm {
         wire::NeighbourList::encode(&o.topology[..o.topology.len().min(fit)], &mut body);
         if let (true, Some(l)) = (fit > 0, wire::NeighbourList::new(&body)) {
             Tlv::Neighbours(l).emit(&mut tlvs);
+        }
+    }
+    // Every OGM about a zero-config originator names the node, so two
+    // claimants of one address are told apart wherever they meet.
+    if let (Some(id), None) = (o.node_id, zeroconf::node_id_of(&tlvs)) {
+        let t = Tlv::NodeId(id);
+        if tlvs.len() + t.buffer_len() <= 255 - wire::OGM_FIXED_LEN {
+            t.emit(&mut tlvs);
         }
     }
     let has_choice = wire::Tlvs::new(&tlvs)

@@ -51,6 +51,18 @@ impl Netns {
         ip_in(&self.name, args)
     }
 
+    /// One ping from inside the namespace, 1 s timeout.
+    pub fn ping(&self, addr: &str) -> bool {
+        Command::new("ip")
+            .args([
+                "netns", "exec", &self.name, "ping", "-n", "-q", "-c1", "-W1", addr,
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
     /// Like [`Netns::ip`], but a failure (e.g. an empty table that does
     /// not exist yet) gives an empty string.
     pub fn ip_lenient(&self, args: &[&str]) -> String {
@@ -138,6 +150,13 @@ impl Drop for Netns {
             .args(["netns", "del", &self.name])
             .status();
     }
+}
+
+/// A veth pair: `a` in namespace `a_ns`, its peer `b` in `b_ns`.
+pub fn veth(a: &str, a_ns: &str, b: &str, b_ns: &str) {
+    run(&[
+        "link", "add", a, "netns", a_ns, "type", "veth", "peer", "name", b, "netns", b_ns,
+    ]);
 }
 
 pub fn run(args: &[&str]) -> String {

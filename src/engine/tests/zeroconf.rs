@@ -157,6 +157,13 @@ fn twins_with_one_derived_address_are_told_apart_and_one_gives_way() {
     let twin = site().derive(mac, 0).originator;
     assert_eq!(c.node(1).e.originator(), twin);
     assert_eq!(c.node(4).e.originator(), twin);
+    // Dumps and triggered updates carry the claims: resolved well before
+    // the first flood (15 s after start).
+    c.run(5_000);
+    for n in [1, 4] {
+        let z = c.node(n).e.zeroconf_status().unwrap();
+        assert_eq!(z.duplicates, 1, "node {n} detected it by 5 s");
+    }
     c.run(120_000);
     let loser = if crate::zeroconf::id_loser(node_id(hw1), node_id(hw4)) == node_id(hw1) {
         1
