@@ -865,6 +865,7 @@ impl Daemon {
                 old.max_originators != new.max_originators,
             ),
             ("max_neighbours", old.max_neighbours != new.max_neighbours),
+            ("zero-config options", old.zeroconf != new.zeroconf),
         ]
         .into_iter()
         .filter_map(|(n, changed)| changed.then_some(n))

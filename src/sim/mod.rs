@@ -81,6 +81,9 @@ pub struct SimConfig {
     pub gateways: HashMap<usize, (u32, u32)>,
     /// How the other nodes choose a gateway (`None`: they don't).
     pub gateway_class: Option<GwClass>,
+    /// Every node derives its LAN prefixes from this site (zero-config;
+    /// originators stay `originator(i)`) and sends NODE_ID.
+    pub zeroconf: Option<crate::zeroconf::Site>,
 }
 
 impl SimConfig {
@@ -98,6 +101,7 @@ impl SimConfig {
             keys: Vec::new(),
             gateways: HashMap::new(),
             gateway_class: Some(GwClass::default()),
+            zeroconf: None,
         }
     }
 }
@@ -117,7 +121,15 @@ fn new_engine(cfg: &SimConfig, i: usize, seed: u64, now: u64) -> Engine {
         hostname: None,
         gateway_offer: cfg.gateways.get(&i).copied(),
         gateway_class: cfg.gateway_class,
-        zeroconf: None,
+        zeroconf: cfg.zeroconf.map(|site| {
+            let mac = [0x02, 0, 0, 0, (i >> 8) as u8, i as u8];
+            crate::engine::ZeroconfConfig {
+                site,
+                mac,
+                node_id: crate::zeroconf::node_id(mac),
+                derive_originator: false,
+            }
+        }),
         params: cfg.params.clone(),
     };
     let mut e = Engine::new(c, seed, Time(now));

@@ -258,6 +258,27 @@ fn authenticated_mesh_converges_and_the_trailer_costs_its_bytes() {
     );
 }
 
+#[test]
+fn zero_config_costs_its_node_ids_and_lan_prefixes() {
+    // Keyed rgg:20 with every node on zero-config: NODE_ID (10 bytes) and
+    // two derived LAN prefixes (about 16 bytes) ride on every OGM about it.
+    let key = crate::auth::Key::new(&[7; 32]).unwrap();
+    let mut c = SimConfig::new(Topology::parse("rgg:20", 1).unwrap(), 600_000, 1);
+    c.measure_from_ms = Some(120_000);
+    c.keys = vec![key];
+    c.zeroconf = Some(crate::zeroconf::example_site());
+    let s = Sim::new(c).run();
+    assert_clean(&s);
+    eprintln!(
+        "rgg:20 keyed, zero-config: converged {} ms, {} B/s and {} packets/s per node",
+        s.converged_ms.unwrap_or(0),
+        s.bytes_per_node_s,
+        s.packets_per_node_s
+    );
+    assert!(s.converged_ms.is_some_and(|t| t < 500), "{s:?}");
+    assert!(s.bytes_per_node_s <= 175.0, "{} B/s", s.bytes_per_node_s);
+}
+
 /// Gateways: every client's internet traffic, followed hop by hop through
 /// the gateway plans (pins first), leaves the mesh at the gateway that
 /// client chose.
