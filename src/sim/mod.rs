@@ -84,6 +84,8 @@ pub struct SimConfig {
     /// Every node derives its LAN prefixes from this site (zero-config;
     /// originators stay `originator(i)`) and sends NODE_ID.
     pub zeroconf: Option<crate::zeroconf::Site>,
+    /// Prefixes node i announces (configured).
+    pub announce: HashMap<usize, Vec<crate::prefix::Prefix>>,
 }
 
 impl SimConfig {
@@ -102,6 +104,7 @@ impl SimConfig {
             gateways: HashMap::new(),
             gateway_class: Some(GwClass::default()),
             zeroconf: None,
+            announce: HashMap::new(),
         }
     }
 }
@@ -117,12 +120,12 @@ enum Ev {
 fn new_engine(cfg: &SimConfig, i: usize, seed: u64, now: u64) -> Engine {
     let c = EngineConfig {
         originator: originator(i),
-        announce: Vec::new(),
+        announce: cfg.announce.get(&i).cloned().unwrap_or_default(),
         hostname: None,
         gateway_offer: cfg.gateways.get(&i).copied(),
         gateway_class: cfg.gateway_class,
         zeroconf: cfg.zeroconf.map(|site| {
-            let mac = [0x02, 0, 0, 0, (i >> 8) as u8, i as u8];
+            let mac = sim_mac(i);
             crate::engine::ZeroconfConfig {
                 site,
                 mac,
@@ -135,6 +138,11 @@ fn new_engine(cfg: &SimConfig, i: usize, seed: u64, now: u64) -> Engine {
     let mut e = Engine::new(c, seed, Time(now));
     e.set_keys(cfg.keys.clone());
     e
+}
+
+/// The MAC zero-config derives from in the simulator, for node `i`.
+pub fn sim_mac(i: usize) -> [u8; 6] {
+    [0x02, 0, 0, 0, (i >> 8) as u8, i as u8]
 }
 
 /// Originator address of node `i`.
