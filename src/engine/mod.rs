@@ -299,7 +299,7 @@ impl Engine {
     fn encode_own_tlvs(&self) -> Vec<u8> {
         let mut v = Vec::new();
         if let Some(z) = &self.zc {
-            Tlv::NodeId(z.cfg.node_id).emit(&mut v);
+            Tlv::NodeId(z.wire_id()).emit(&mut v);
         }
         let own_host = originator_prefix(self.cfg.originator);
         for p in &self.own_announce {
@@ -829,12 +829,12 @@ impl Engine {
         let Some(z) = self.zc.as_mut() else {
             return;
         };
-        if id == z.cfg.node_id {
+        let own = z.wire_id();
+        if id == own {
             return;
         }
         let originator = self.cfg.originator;
-        let gave_way = z.cfg.derive_originator
-            && crate::zeroconf::id_loser(z.cfg.node_id, id) == z.cfg.node_id;
+        let gave_way = z.cfg.derive_originator && crate::zeroconf::id_loser(own, id) == own;
         let new = z.note(Duplicate {
             kind: "originator",
             what: originator.to_string(),

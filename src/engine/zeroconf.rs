@@ -91,6 +91,17 @@ impl ZcState {
         self.lan4 = d.lan4;
     }
 
+    /// The node id sent on the wire: ours, or all zero when the originator
+    /// is configured (it cannot give way, so it always wins: the lowest
+    /// id).
+    pub fn wire_id(&self) -> [u8; 8] {
+        if self.cfg.derive_originator {
+            self.cfg.node_id
+        } else {
+            [0; 8]
+        }
+    }
+
     pub fn lans(&self) -> [Prefix; 2] {
         [self.lan6, self.lan4]
     }
@@ -122,7 +133,7 @@ impl ZcState {
                 .map(|b| format!("{b:02x}"))
                 .collect::<Vec<_>>()
                 .join(":"),
-            node_id: hex_id(&self.cfg.node_id),
+            node_id: hex_id(&self.wire_id()),
             derived_originator: self.originator,
             originator_derived: self.cfg.derive_originator && self.originator == originator_in_use,
             lan: vec![self.lan6, self.lan4],

@@ -236,6 +236,36 @@ fn a_derived_prefix_announced_elsewhere_moves_the_higher_originator() {
 }
 
 #[test]
+fn a_configured_originator_never_gives_way() {
+    // Node 1: zero-config with an explicit originator equal to what node 3
+    // derives; node 3 must move (node 1 sends node id 0: always wins).
+    let mac = [0x02, 0x11, 0x22, 0x33, 0x44, 0x55];
+    let twin = site().derive(mac, 0).originator;
+    let n1 = chain_node(
+        1,
+        3,
+        &[],
+        Some(([0x02, 0, 0, 0, 0, 1], [0x02, 0, 0, 0, 0, 1])),
+    );
+    let mut cfg = n1.e.cfg.clone();
+    cfg.originator = twin;
+    if let Some(z) = cfg.zeroconf.as_mut() {
+        z.derive_originator = false;
+        z.node_id = [0xff; 8];
+    }
+    let n1 = started(cfg, 1, 0, ll(1), &[2]);
+    let mut c = Chain::new(vec![
+        n1,
+        chain_node(2, 3, &[], None),
+        chain_node(3, 3, &[], Some((mac, [0x02, 0, 0, 0, 0, 3]))),
+    ]);
+    c.run(30_000);
+    assert_eq!(c.node(1).e.originator(), twin);
+    assert_ne!(c.node(3).e.originator(), twin);
+    assert!(c.routes_toward(2, Prefix::host(twin.into()), 1));
+}
+
+#[test]
 fn node_id_rides_only_on_zero_config_nodes() {
     let plain = chain_node(1, 1, &["10.0.0.1/32"], None);
     assert!(crate::engine::zeroconf::node_id_of(&plain.e.own_tlvs).is_none());
