@@ -32,8 +32,8 @@ pub struct LinkInfo {
     pub mac: Option<[u8; 6]>,
     /// Usable (not tentative, not DAD-failed) link-local addresses.
     pub link_locals: BTreeSet<Ipv6Addr>,
-    /// Other addresses (IPv4 and IPv6, not link-local) with their prefix
-    /// lengths.
+    /// Other addresses (IPv4 and IPv6, not link-local, not DAD-failed)
+    /// with their prefix lengths.
     pub addrs: BTreeSet<(IpAddr, u8)>,
 }
 
@@ -43,6 +43,7 @@ impl LinkInfo {
         let mut v: Vec<crate::prefix::Prefix> = self
             .addrs
             .iter()
+            .filter(|(a, _)| !a.is_loopback() && !a.is_multicast() && !a.is_unspecified())
             .filter_map(|&(a, len)| crate::prefix::Prefix::new(a, len))
             .collect();
         v.dedup();
@@ -193,7 +194,7 @@ impl LinkWatch {
             Some(IpAddr::V6(a)) if is_link_local(&a) => a,
             Some(a) => {
                 let key = (a, m.header.prefix_len);
-                return if add {
+                return if add && !flags.contains(AddressFlags::Dadfailed) {
                     link.addrs.insert(key)
                 } else {
                     link.addrs.remove(&key)
