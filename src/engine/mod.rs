@@ -906,7 +906,7 @@ impl Engine {
             // the other claimant hears of the duplicate even when we saw
             // its claim before ours ever left, and routes through us go.
             let mut tlvs = Vec::new();
-            Tlv::NodeId(z.cfg.node_id).emit(&mut tlvs);
+            Tlv::NodeId(z.wire_id()).emit(&mut tlvs);
             let q = QueuedOgm {
                 originator: old,
                 seqno: self.own_seqno,

@@ -613,7 +613,7 @@ impl Daemon {
                 if *gave_way {
                     "we give way and derive a new address"
                 } else {
-                    "it gives way"
+                    "the other node is to give way"
                 }
             ),
             Event::DuplicatePrefix {
@@ -625,7 +625,7 @@ impl Daemon {
                 if *gave_way {
                     "we give way and derive a new one"
                 } else {
-                    "it gives way"
+                    "the other node is to give way"
                 }
             ),
             Event::Renumbered {
