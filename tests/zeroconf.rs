@@ -17,7 +17,7 @@
 
 mod common;
 use common::mesh::*;
-use common::{have_root, veth, Netns};
+use common::{have_root, have_tshark, tshark_capture, tshark_decode, veth, Netns};
 
 use std::time::{Duration, Instant};
 
@@ -377,4 +377,36 @@ fn derived_originator_on_lo_and_nothing_else_touched() {
         "removed on exit, others untouched"
     );
     assert_eq!(lo_addrs(&m.node(2).ns), before2, "not ours: left alone");
+}
+
+#[test]
+fn dissector_names_node_id() {
+    if !have_root() {
+        return;
+    }
+    let tshark = have_tshark();
+    if !tshark {
+        let msg = "tshark is missing: run `. scripts/setup.sh; roost_test_tools`";
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "{msg}");
+        eprintln!("NOTICE: skipping dissector_names_node_id: {msg}");
+        return;
+    }
+    let mut m = Mesh::new("zcdis", 2);
+    m.connect(1, 2);
+    m.node_mut(1).extra = zeroconf_args(None);
+    m.node_mut(2).extra = zeroconf_args(None);
+    m.start_all();
+    let pcap = m.dir.0.join("zc.pcap");
+    tshark_capture(&m.node(1).ns.name, "m2", 4, &pcap);
+    let text = tshark_decode(&pcap, &["-e", "roost.tlv.node_id"]).replace(':', "");
+    for n in [1u8, 2] {
+        let id = m.node(n).status_json()["zeroconf"]["node_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            id.len() == 16 && text.contains(&id),
+            "node {n}'s id {id} not decoded:\n{text}"
+        );
+    }
 }
