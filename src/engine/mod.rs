@@ -902,6 +902,7 @@ impl Engine {
             self.routes.touch(originator_prefix(old));
             self.routes.touch(originator_prefix(new));
             self.topology_sent.clear();
+            self.gw.dirty = true;
             // A last word for the old address, as a retraction naming us:
             // the other claimant hears of the duplicate even when we saw
             // its claim before ours ever left, and routes through us go.
