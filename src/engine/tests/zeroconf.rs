@@ -8,6 +8,9 @@ use crate::zeroconf::node_id;
 /// faces k+1.
 struct Chain {
     nodes: Vec<Node>,
+    /// Datagrams from node `from` to node `to` (1-based) are lost until
+    /// `until` ms.
+    mute: Option<(u16, u16, u64)>,
 }
 
 fn site() -> crate::zeroconf::Site {
@@ -41,7 +44,7 @@ fn chain_node(i: u16, n: u16, announce: &[&str], zc: Option<([u8; 6], [u8; 6])>)
 
 impl Chain {
     fn new(nodes: Vec<Node>) -> Chain {
-        let mut c = Chain { nodes };
+        let mut c = Chain { nodes, mute: None };
         for n in &mut c.nodes {
             drain(n);
         }
@@ -74,6 +77,7 @@ impl Chain {
                 n.e.handle_input(t, Input::Packet { iface, src, bytes });
             }
             let count = self.nodes.len();
+            let mute = self.mute;
             for k in 0..count {
                 let n = &mut self.nodes[k];
                 if n.deadline <= t {
@@ -83,7 +87,12 @@ impl Chain {
                     // Interface 1 faces k−1, interface 2 faces k+1.
                     let to = if iface == 1 { k - 1 } else { k + 1 };
                     let src = ll(k as u16 + 1);
-                    inflight.push((t.plus(1), to, 3 - iface, src, bytes));
+                    let muted = mute.is_some_and(|(from, into, until)| {
+                        usize::from(from) == k + 1 && usize::from(into) == to + 1 && t.0 < until
+                    });
+                    if !muted {
+                        inflight.push((t.plus(1), to, 3 - iface, src, bytes));
+                    }
                 });
             }
         }
@@ -204,6 +213,39 @@ fn twins_with_one_derived_address_are_told_apart_and_one_gives_way() {
             }
         }
     }
+}
+
+#[test]
+fn the_winner_hears_of_a_loser_whose_claim_never_left() {
+    // Node 3 (the loser) hears node 1's claim through node 2 before anything
+    // it sends gets through: only its last word for the old address (a
+    // retraction naming it, repeated) tells node 1.
+    let mac = [0x02, 0x11, 0x22, 0x33, 0x44, 0x55];
+    let (mut hw1, mut hw3) = ([0x02, 0, 0, 0, 0, 1], [0x02, 0, 0, 0, 0, 3]);
+    if crate::zeroconf::id_loser(node_id(hw1), node_id(hw3)) == node_id(hw1) {
+        std::mem::swap(&mut hw1, &mut hw3);
+    }
+    let mut c = Chain::new(vec![
+        chain_node(1, 3, &[], Some((mac, hw1))),
+        chain_node(2, 3, &[], None),
+        chain_node(3, 3, &[], Some((mac, hw3))),
+    ]);
+    c.mute = Some((3, 2, 1_000));
+    c.run(900);
+    let z3 = c.node(3).e.zeroconf_status().unwrap();
+    assert_eq!(z3.originator_attempt, 1, "node 3 gave way while muted");
+    c.run(10_000);
+    let z1 = c.node(1).e.zeroconf_status().unwrap();
+    assert_eq!(
+        z1.duplicates,
+        1,
+        "node 1 heard of it: {:?}",
+        c.node(1).events
+    );
+    assert!(!z1.last_duplicate.unwrap().gave_way);
+    let twin = site().derive(mac, 0).originator;
+    assert!(c.routes_toward(2, Prefix::host(twin.into()), 1));
+    assert!(c.routes_toward(3, Prefix::host(twin.into()), 1));
 }
 
 #[test]
