@@ -260,10 +260,15 @@ fn duplicates_are_detected_by_both_and_resolved() {
             assert_eq!(s4["zeroconf"]["mac"], TWIN_MAC);
         }
         let mut last = Err(String::new());
+        let mut told = false;
         while t0.elapsed() < Duration::from_secs(60) {
             last = twins_resolved(&m);
             if last.is_ok() {
                 break;
+            }
+            if !told && t0.elapsed() > Duration::from_secs(5) {
+                told = true;
+                eprintln!("round {round}: still unresolved at 5 s: {:?}", last);
             }
             std::thread::sleep(Duration::from_millis(50));
         }

@@ -672,15 +672,22 @@ impl Engine {
 
     fn on_ogm(&mut self, now: Time, key: NeighKey, ogm: &OgmRepr<'_>) {
         if ogm.originator == self.cfg.originator {
-            if let Some(id) = zeroconf::node_id_of(ogm.tlv_bytes) {
-                self.own_address_claimed(now, id);
-            }
-            if ogm.flags & OGM_FLAG_UPDATE == 0 {
-                if let Some(n) = self.neighbours.get_mut(&key) {
-                    n.on_echo(now);
+            let foreign = zeroconf::node_id_of(ogm.tlv_bytes)
+                .filter(|id| self.zc.as_ref().is_some_and(|z| *id != z.wire_id()));
+            let Some(id) = foreign else {
+                if ogm.flags & OGM_FLAG_UPDATE == 0 {
+                    if let Some(n) = self.neighbours.get_mut(&key) {
+                        n.on_echo(now);
+                    }
                 }
+                return;
+            };
+            self.own_address_claimed(now, id);
+            if ogm.originator == self.cfg.originator {
+                return;
             }
-            return;
+            // We gave way: this is the winner's OGM now, and the route to
+            // it must not wait for its next flood.
         }
         if ogm.flags & OGM_FLAG_OWN != 0 {
             if let Some(n) = self.neighbours.get_mut(&key) {
@@ -793,8 +800,10 @@ impl Engine {
         let Some(stored) = o.node_id.filter(|s| *s != id) else {
             return false;
         };
-        if o.best.is_none() || crate::zeroconf::id_loser(id, stored) != id {
-            // The winner, or nothing routed: start afresh with this claimant.
+        let winner = crate::zeroconf::id_loser(id, stored) != id;
+        if winner || (o.best.is_none() && ogm.tq > 0) {
+            // The winner, or nothing routed: start afresh with this claimant
+            // (never for a retraction: that only passes on).
             if let Some(old) = self.origs.remove(&ogm.originator) {
                 self.routes.originator_removed(&old);
                 self.gw.note(old.addr, false, false);

@@ -167,11 +167,19 @@ fn twins_with_one_derived_address_are_told_apart_and_one_gives_way() {
     assert_eq!(c.node(1).e.originator(), twin);
     assert_eq!(c.node(4).e.originator(), twin);
     // Dumps and triggered updates carry the claims: resolved well before
-    // the first flood (15 s after start).
+    // the first flood (15 s after start), the loser's route to the winner
+    // included.
     c.run(5_000);
     for n in [1, 4] {
         let z = c.node(n).e.zeroconf_status().unwrap();
         assert_eq!(z.duplicates, 1, "node {n} detected it by 5 s");
+        if z.last_duplicate.unwrap().gave_way {
+            let other = 5 - n;
+            assert!(
+                c.routes_toward(n, Prefix::host(twin.into()), other),
+                "node {n} routes the winner's address by 5 s"
+            );
+        }
     }
     c.run(120_000);
     let loser = if crate::zeroconf::id_loser(node_id(hw1), node_id(hw4)) == node_id(hw1) {
@@ -317,4 +325,38 @@ fn node_id_rides_only_on_zero_config_nodes() {
         crate::engine::zeroconf::node_id_of(&zc.e.own_tlvs),
         Some(node_id(mac))
     );
+}
+
+#[test]
+fn the_send_queue_keeps_two_claimants_of_one_address_apart() {
+    let ogm = |seqno: u32, id: Option<[u8; 8]>| {
+        let mut tlvs = Vec::new();
+        if let Some(id) = id {
+            Tlv::NodeId(id).emit(&mut tlvs);
+        }
+        QueuedOgm {
+            originator: "fd77::9".parse().unwrap(),
+            seqno,
+            ttl: 10,
+            tq: 200,
+            flags: OGM_FLAG_UPDATE,
+            tlvs,
+            repeat: 0,
+        }
+    };
+    let header = || HeaderRepr {
+        flags: 0,
+        length: 0,
+        seqno: 1,
+        interval_ms: 780,
+    };
+    let mut q = TxQueue::default();
+    q.push_ogm(ogm(5, Some([1; 8])));
+    q.push_ogm(ogm(9, Some([2; 8])));
+    // Same claimant: merged as before (the newer seqno).
+    q.push_ogm(ogm(6, Some([1; 8])));
+    q.push_ogm(ogm(7, None));
+    let (_, sent) = q.drain(None, 1400, header);
+    let seqnos: Vec<u32> = sent.iter().map(|o| o.seqno).collect();
+    assert_eq!(seqnos, [7, 9], "one OGM per claimant: {seqnos:?}");
 }
