@@ -20,7 +20,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the daemon in the foreground.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Version, uptime, originator address and packet counters.
     Status(QueryArgs),
     /// Every originator: best next hop, interface, TQ, last seen.
@@ -124,6 +124,29 @@ pub struct RunArgs {
     /// bandwidth[=PERCENT] [default: tq=20].
     #[arg(long, value_name = "CLASS", value_parser = parse_class)]
     pub gateway_class: Option<GwClass>,
+    /// Announce the prefixes of this LAN interface's addresses, following
+    /// changes (repeatable; added to those of the config file).
+    #[arg(long, value_name = "IF")]
+    pub announce_interface: Vec<String>,
+    /// Zero-config: the site's IPv6 prefix (a ULA /48; with --site4).
+    #[arg(long, value_name = "PREFIX")]
+    pub site6: Option<Prefix>,
+    /// Zero-config: the site's IPv4 range, e.g. 10.0.0.0/8 (with --site6).
+    #[arg(long, value_name = "PREFIX")]
+    pub site4: Option<Prefix>,
+    /// Zero-config: length of the IPv4 client LANs [default: 24].
+    #[arg(long, value_name = "N")]
+    pub site4_lan_length: Option<u8>,
+    /// Zero-config: derive from this MAC instead of the interface's.
+    #[arg(long, value_name = "MAC", value_parser = roost::setup::parse_mac)]
+    pub zeroconf_mac: Option<[u8; 6]>,
+    /// Zero-config: the interface whose MAC is used [default: the first
+    /// mesh interface].
+    #[arg(long, value_name = "IF")]
+    pub zeroconf_interface: Option<String>,
+    /// Zero-config: where the derived originator address goes [default: lo].
+    #[arg(long, value_name = "IF")]
+    pub zeroconf_address_interface: Option<String>,
 }
 
 /// What every query subcommand takes.
@@ -247,6 +270,15 @@ impl RunArgs {
             max_neighbours: self.max_neighbours,
             gateway: self.gateway,
             gateway_class: self.gateway_class,
+            announce_interfaces: self.announce_interface.clone(),
+            zeroconf: roost::config::ZeroconfSettings {
+                site6: self.site6,
+                site4: self.site4,
+                lan4_length: self.site4_lan_length,
+                mac: self.zeroconf_mac,
+                mac_interface: self.zeroconf_interface.clone(),
+                address_interface: self.zeroconf_address_interface.clone(),
+            },
         }
     }
 }

@@ -227,6 +227,53 @@ fn mbit(kbps: &Value) -> String {
         .map_or("-".into(), |k| format!("{}", k as f64 / 1000.0))
 }
 
+/// The zero-config lines of `roost status` (nothing when it is off).
+fn render_zeroconf(o: &mut String, z: &Value) {
+    if !z.is_object() {
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "zero-config  site {} {} (/{} LANs), MAC {}, node id {}",
+        s(&z["site6"]),
+        s(&z["site4"]),
+        s(&z["lan4_length"]),
+        s(&z["mac"]),
+        s(&z["node_id"])
+    );
+    let used = if z["originator_derived"].as_bool() == Some(true) {
+        "in use"
+    } else {
+        "unused: explicit originator"
+    };
+    let _ = writeln!(
+        o,
+        "  derived    originator {} ({used}, attempt {}), LAN {} (attempt {})",
+        s(&z["derived_originator"]),
+        s(&z["originator_attempt"]),
+        list(&z["lan"]),
+        s(&z["attempt"])
+    );
+    let d = &z["last_duplicate"];
+    let dup = if d.is_object() {
+        format!(
+            "{}, last: {} {} also claimed by {} ({})",
+            s(&z["duplicates"]),
+            s(&d["kind"]),
+            s(&d["what"]),
+            s(&d["other"]),
+            if d["gave_way"].as_bool() == Some(true) {
+                "we gave way"
+            } else {
+                "it gives way"
+            }
+        )
+    } else {
+        "none".to_string()
+    };
+    let _ = writeln!(o, "  duplicates {dup}");
+}
+
 pub fn render_status(v: &Value) -> String {
     let mut o = String::new();
     let _ = writeln!(
@@ -247,6 +294,7 @@ pub fn render_status(v: &Value) -> String {
         "no gateway".to_string()
     };
     let _ = writeln!(o, "gateway      {} ({role})", s(&g["mode"]));
+    render_zeroconf(&mut o, &v["zeroconf"]);
     let ifs: Vec<String> = items(&v["mesh_interfaces"])
         .iter()
         .map(|i| format!("{} ({})", s(&i["name"]), s(&i["state"])))
@@ -548,6 +596,23 @@ mod tests {
         assert!(out.contains("3 (2 routed)"), "{out}");
         assert!(out.contains("dropped bad_header: 2"), "{out}");
         assert!(out.contains("in sync"), "{out}");
+        assert!(!out.contains("zero-config"), "{out}");
+    }
+
+    #[test]
+    fn status_zeroconf() {
+        let out = render_status(&v(
+            r#"{"version":"0.1.0","uptime_s":5,"originator":"fd77::1",
+            "zeroconf":{"site6":"fd77:1234:5678::/48","site4":"10.0.0.0/8","lan4_length":24,
+              "mac":"02:11:22:33:44:55","node_id":"00112233aabbccdd",
+              "derived_originator":"fd77:1234:5678:0:11:22ff:fe33:4455","originator_derived":true,
+              "lan":["fd77:1234:5678:3d6::/64","10.3.214.0/24"],"routers":[],
+              "originator_attempt":1,"attempt":2,"duplicates":1,
+              "last_duplicate":{"kind":"originator","what":"fd77::9","other":"0102030405060708","gave_way":true}}}"#,
+        ));
+        assert!(out.contains("zero-config  site fd77:1234:5678::/48 10.0.0.0/8 (/24 LANs), MAC 02:11:22:33:44:55"), "{out}");
+        assert!(out.contains("originator fd77:1234:5678:0:11:22ff:fe33:4455 (in use, attempt 1), LAN fd77:1234:5678:3d6::/64, 10.3.214.0/24 (attempt 2)"), "{out}");
+        assert!(out.contains("duplicates 1, last: originator fd77::9 also claimed by 0102030405060708 (we gave way)"), "{out}");
     }
 
     #[test]

@@ -6,7 +6,9 @@
 //! (first-boot setup, `roost setup`) and in the daemon.
 //!
 //! * Originator: the site's IPv6 prefix, subnet 0, and the modified EUI-64
-//!   of the MAC: unique as long as MACs are.
+//!   of the MAC: unique as long as MACs are. From attempt 1 on (after a
+//!   duplicate), the interface identifier is a hash of the MAC and the
+//!   attempt instead, with the universal/local bit cleared (local).
 //! * Client LAN: slot `s` in 1..2^b (b = the bits between the site prefixes
 //!   and the LAN prefixes, at most 16; slot 0 holds the originators): IPv6
 //!   `site6 + s` as a /64, IPv4 `site4 + s` as a /`lan4_len`. The node's
@@ -103,7 +105,13 @@ impl Site {
         eui[3] = 0xff;
         eui[4] = 0xfe;
         eui[5..].copy_from_slice(&mac[3..]);
-        let originator = Ipv6Addr::from(base6 | u128::from(u64::from_be_bytes(eui)));
+        let iid = if attempt == 0 {
+            u64::from_be_bytes(eui)
+        } else {
+            // Bit 57 is the modified EUI-64's universal/local bit: 0, local.
+            fmix64(m ^ u64::from(attempt) << 48 ^ 0x6f72_6967_0000_0000) & !(1 << 57)
+        };
+        let originator = Ipv6Addr::from(base6 | u128::from(iid));
         let lan6 = base6 | u128::from(slot) << 64;
         let lan4 = u32::from(site4) | slot << (32 - u32::from(self.lan4_len));
         Derived {
@@ -125,6 +133,20 @@ pub fn loser(a: Ipv6Addr, b: Ipv6Addr) -> Ipv6Addr {
     a.max(b)
 }
 
+/// Of two nodes claiming the same originator address, the one that gives
+/// way: the higher node id (the NODE_ID TLV, [`node_id`]).
+pub fn id_loser(a: [u8; 8], b: [u8; 8]) -> [u8; 8] {
+    a.max(b)
+}
+
+/// A node's identity on the wire (NODE_ID TLV): a hash of its hardware
+/// MAC, so it survives restarts and differs from the MAC override that
+/// makes two nodes derive the same addresses.
+pub fn node_id(mac: [u8; 6]) -> [u8; 8] {
+    let m = mac.iter().fold(0u64, |a, &b| a << 8 | u64::from(b));
+    fmix64(m ^ 0x6e6f_6465_0000_0000).to_be_bytes()
+}
+
 /// `<code>-<last three MAC bytes>`, e.g. `ffm-33a4f1`; the code is cut to
 /// what keeps the name a valid 63-byte DNS label of `[a-z0-9-]`.
 pub fn hostname(site_code: &str, mac: [u8; 6]) -> String {
@@ -143,17 +165,24 @@ pub fn hostname(site_code: &str, mac: [u8; 6]) -> String {
     }
 }
 
+/// The site of the docs' examples (`fd77:1234:5678::/48`, `10.0.0.0/8`,
+/// /24 LANs).
+#[cfg(test)]
+pub(crate) fn example_site() -> Site {
+    Site::new(
+        "fd77:1234:5678::/48".parse().unwrap(),
+        "10.0.0.0/8".parse().unwrap(),
+        24,
+    )
+    .unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn site() -> Site {
-        Site::new(
-            "fd77:1234:5678::/48".parse().unwrap(),
-            "10.0.0.0/8".parse().unwrap(),
-            24,
-        )
-        .unwrap()
+        example_site()
     }
 
     #[test]
@@ -196,6 +225,13 @@ mod tests {
         let slots: std::collections::BTreeSet<u32> =
             (0..8).map(|a| site().derive(mac, a).slot).collect();
         assert!(slots.len() >= 7, "attempts should move the slot: {slots:?}");
+        // ... and the originator, which stays in the site's subnet 0.
+        let origs: std::collections::BTreeSet<Ipv6Addr> =
+            (0..8).map(|a| site().derive(mac, a).originator).collect();
+        assert_eq!(origs.len(), 8);
+        for o in &origs {
+            assert_eq!(o.segments()[..4], [0xfd77, 0x1234, 0x5678, 0]);
+        }
     }
 
     #[test]
@@ -210,5 +246,24 @@ mod tests {
             loser("fd00::2".parse().unwrap(), "fd00::1".parse().unwrap()),
             "fd00::2".parse::<Ipv6Addr>().unwrap()
         );
+        let (a, b) = (node_id([2, 0, 0, 0, 0, 1]), node_id([2, 0, 0, 0, 0, 2]));
+        assert_ne!(a, b);
+        assert_eq!(id_loser(a, b), id_loser(b, a));
+    }
+
+    #[test]
+    fn later_attempts_are_pinned() {
+        // Pinned like attempt 0: renumbered nodes keep their addresses.
+        let d = site().derive([0x02, 0x11, 0x22, 0x33, 0x44, 0x55], 1);
+        assert_eq!(
+            d.originator,
+            "fd77:1234:5678:0:d39:68fc:2cf:a10a"
+                .parse::<Ipv6Addr>()
+                .unwrap()
+        );
+        assert_eq!(d.slot, 45574);
+        assert_eq!(d.lan6.to_string(), "fd77:1234:5678:b206::/64");
+        assert_eq!(d.lan4.to_string(), "10.178.6.0/24");
+        assert_eq!(d.originator.segments()[4] & 0x0200, 0, "{}", d.originator);
     }
 }

@@ -21,7 +21,7 @@
 
 mod common;
 use common::mesh::*;
-use common::{have_root, run, Netns};
+use common::{have_root, run, veth, Netns};
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -130,20 +130,7 @@ fn gateway_failover_tcp_and_flaps() {
     for g in [1u8, 2] {
         let node = m.node(g);
         let peer = format!("g{g}");
-        run(&[
-            "link",
-            "add",
-            "up0",
-            "netns",
-            &node.ns.name,
-            "type",
-            "veth",
-            "peer",
-            "name",
-            &peer,
-            "netns",
-            &inet.name,
-        ]);
+        veth("up0", &node.ns.name, &peer, &inet.name);
         inet.ip(&["link", "set", &peer, "master", "br0", "up"]);
         node.ns.ip(&["link", "set", "up0", "up"]);
         node.ns

@@ -9,8 +9,8 @@
 //! unless `CI=true`, where it fails loudly.
 
 mod common;
-use common::have_root;
 use common::mesh::*;
+use common::{have_root, have_tshark, tshark_capture, tshark_decode};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
@@ -40,15 +40,6 @@ fn netdiff_python() -> Option<PathBuf> {
         .status()
         .is_ok_and(|s| s.success());
     ok.then_some(p)
-}
-
-fn have_tshark() -> bool {
-    Command::new("tshark")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
 }
 
 /// `roost <args> --json` on node `n`, parsed.
@@ -333,36 +324,26 @@ fn abuse_control_socket(m: &Mesh, n: u8) {
 fn capture_and_dissect(m: &Mesh, n: u8, peer: u8) {
     let node = m.node(n);
     let pcap = m.dir.0.join("mesh.pcap");
-    let out = Command::new("ip")
-        .args(["netns", "exec", &node.ns.name, "tshark", "-q", "-i"])
-        .arg(format!("m{peer}"))
-        .args(["-a", "duration:4", "-f", "udp port 4310", "-w"])
-        .arg(&pcap)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "tshark capture: {}",
-        String::from_utf8_lossy(&out.stderr)
+    tshark_capture(&node.ns.name, &format!("m{peer}"), 4, &pcap);
+    let text = tshark_decode(
+        &pcap,
+        &[
+            "-E",
+            "separator=|",
+            "-e",
+            "roost.version",
+            "-e",
+            "roost.hello_interval",
+            "-e",
+            "roost.msg.type",
+            "-e",
+            "roost.ihu.rxq",
+            "-e",
+            "roost.ogm.originator",
+            "-e",
+            "roost.ogm.tq",
+        ],
     );
-    let lua = Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/wireshark/roost.lua");
-    let out = Command::new("tshark")
-        .arg("-X")
-        .arg(format!("lua_script:{}", lua.display()))
-        .arg("-r")
-        .arg(&pcap)
-        .args(["-T", "fields", "-E", "separator=|"])
-        .args(["-e", "roost.version", "-e", "roost.hello_interval"])
-        .args(["-e", "roost.msg.type", "-e", "roost.ihu.rxq"])
-        .args(["-e", "roost.ogm.originator", "-e", "roost.ogm.tq"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "tshark decode: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
     let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split('|').collect()).collect();
     assert!(
         rows.len() >= 8,
@@ -401,23 +382,17 @@ fn capture_and_dissect(m: &Mesh, n: u8, peer: u8) {
         );
     }
     // Hostnames and prefixes in the verbose tree.
-    let out = Command::new("tshark")
-        .arg("-X")
-        .arg(format!("lua_script:{}", lua.display()))
-        .arg("-r")
-        .arg(&pcap)
-        .args([
+    let text = tshark_decode(
+        &pcap,
+        &[
             "-Y",
             "roost.tlv.hostname",
-            "-T",
-            "fields",
             "-e",
             "roost.tlv.hostname",
-        ])
-        .args(["-e", "roost.tlv.prefix"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8(out.stdout).unwrap();
+            "-e",
+            "roost.tlv.prefix",
+        ],
+    );
     assert!(
         text.contains(&format!("node{peer}")) && text.contains(&format!("10.77.0.{peer}/32")),
         "hostname/prefix TLVs of node{peer} not decoded:\n{text}"

@@ -15,7 +15,7 @@ local roost = Proto("roost", "Roost mesh routing protocol")
 
 local msg_types = { [1] = "IHU", [2] = "OGM", [3] = "SEQREQ" }
 local tlv_types = {
-    [1] = "PREFIX4", [2] = "PREFIX6", [3] = "GATEWAY", [4] = "HOSTNAME", [5] = "NEIGHBOURS", [6] = "GW_CHOICE",
+    [1] = "PREFIX4", [2] = "PREFIX6", [3] = "GATEWAY", [4] = "HOSTNAME", [5] = "NEIGHBOURS", [6] = "GW_CHOICE", [7] = "NODE_ID",
 }
 
 local f = {
@@ -49,6 +49,7 @@ local f = {
     hostname = ProtoField.string("roost.tlv.hostname", "Hostname"),
     nb_orig = ProtoField.ipv6("roost.tlv.neighbour", "Neighbour originator"),
     nb_tq = ProtoField.uint8("roost.tlv.neighbour_tq", "Link TQ"),
+    node_id = ProtoField.bytes("roost.tlv.node_id", "Node id"),
     req_orig = ProtoField.ipv6("roost.seqreq.originator", "Originator"),
     req_seqno = ProtoField.uint32("roost.seqreq.seqno", "Wanted seqno"),
     req_hops = ProtoField.uint8("roost.seqreq.hop_limit", "Hop limit"),
@@ -115,6 +116,8 @@ local function dissect_tlvs(tvb, pinfo, tree)
                     sub:add(f.nb_orig, body(i * 17, 16))
                     sub:add(f.nb_tq, body(i * 17 + 16, 1))
                 end
+            elseif t == 7 and len == 8 then
+                sub:add(f.node_id, body)
             else
                 sub:add(f.unknown, body)
             end

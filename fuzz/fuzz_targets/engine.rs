@@ -104,6 +104,7 @@ fuzz_target!(|data: &[u8]| {
         hostname: Some("fuzz".into()),
         gateway_offer: None,
         gateway_class: Some(Default::default()),
+        zeroconf: None,
         params,
     };
     let mut e = Engine::new(cfg, u64::from(mode), Time(0));

@@ -114,8 +114,61 @@ pub struct Settings {
     pub max_neighbours: usize,
     pub gateway: GatewayMode,
     pub gateway_class: crate::engine::gateway::GwClass,
+    /// LAN interfaces whose addresses' prefixes are announced.
+    pub announce_interfaces: Vec<String>,
+    /// Zero-config addressing (docs/CONFIG.md); on when `site6` and
+    /// `site4` are set.
+    pub zeroconf: ZeroconfSettings,
     /// The command-line values, applied again on reload (SIGHUP).
     pub overrides: Overrides,
+}
+
+/// Zero-config options.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ZeroconfSettings {
+    pub site6: Option<Prefix>,
+    pub site4: Option<Prefix>,
+    /// Length of the IPv4 client LANs (`None`: 24).
+    pub lan4_length: Option<u8>,
+    /// Derive from this MAC instead of the interface's.
+    pub mac: Option<[u8; 6]>,
+    /// The interface whose MAC addresses are derived from (`None`: the
+    /// first mesh interface).
+    pub mac_interface: Option<String>,
+    /// Where the derived originator address goes (`None`: `lo`).
+    pub address_interface: Option<String>,
+}
+
+impl ZeroconfSettings {
+    /// The site, when zero-config is on; the error names what is wrong.
+    pub fn site(&self) -> Result<Option<crate::zeroconf::Site>, String> {
+        match (self.site6, self.site4) {
+            (None, None) => Ok(None),
+            (Some(p6), Some(p4)) => {
+                crate::zeroconf::Site::new(p6, p4, self.lan4_length.unwrap_or(24)).map(Some)
+            }
+            (Some(_), None) => Err("site6 is set but site4 is not: zero-config needs both".into()),
+            (None, Some(_)) => Err("site4 is set but site6 is not: zero-config needs both".into()),
+        }
+    }
+
+    pub fn address_interface(&self) -> &str {
+        self.address_interface.as_deref().unwrap_or("lo")
+    }
+
+    fn apply(&mut self, o: &ZeroconfSettings) {
+        macro_rules! take {
+            ($($f:ident),*) => { $(if o.$f.is_some() { self.$f = o.$f.clone(); })* };
+        }
+        take!(
+            site6,
+            site4,
+            lan4_length,
+            mac,
+            mac_interface,
+            address_interface
+        );
+    }
 }
 
 impl Default for Settings {
@@ -136,6 +189,8 @@ impl Default for Settings {
             max_neighbours: crate::engine::Params::default().max_neighbours,
             gateway: GatewayMode::default(),
             gateway_class: Default::default(),
+            announce_interfaces: Vec::new(),
+            zeroconf: ZeroconfSettings::default(),
             overrides: Overrides::default(),
         }
     }
@@ -159,6 +214,8 @@ pub struct Overrides {
     pub max_neighbours: Option<usize>,
     pub gateway: Option<GatewayMode>,
     pub gateway_class: Option<crate::engine::gateway::GwClass>,
+    pub announce_interfaces: Vec<String>,
+    pub zeroconf: ZeroconfSettings,
 }
 
 /// A configuration error, already formatted as `file:line: what`.
@@ -202,6 +259,8 @@ impl Settings {
             uci::parse(text).map_err(|e| ConfigError(format!("{f}:{}: {}", e.line, e.msg)))?;
         let mut s = Settings::default();
         let mut seen_main = false;
+        // The line of the first zero-config option, for errors about the set.
+        let mut zc_line = None;
         for sec in &sections {
             match sec.kind.as_str() {
                 "roost" => {
@@ -215,6 +274,9 @@ impl Settings {
                     for o in &sec.options {
                         s.main_option(o)
                             .map_err(|m| ConfigError(format!("{f}:{}: {m}", o.line)))?;
+                        if ZEROCONF_OPTIONS.contains(&o.key.as_str()) && zc_line.is_none() {
+                            zc_line = Some((o.line, o.key.clone()));
+                        }
                     }
                 }
                 "interface" => {
@@ -238,6 +300,11 @@ impl Settings {
                 }
             }
         }
+        if let Some((line, key)) = zc_line {
+            s.zeroconf
+                .site()
+                .map_err(|e| ConfigError(format!("{f}:{line}: option '{key}': {e}")))?;
+        }
         Ok(s)
     }
 
@@ -245,7 +312,7 @@ impl Settings {
         let key = o.key.as_str();
         let v = o.value.as_str();
         let bad = |why: String| format!("option '{key}': '{v}' {why}");
-        if o.is_list && key != "announce" && key != "key_file" {
+        if o.is_list && !["announce", "key_file", "announce_interface"].contains(&key) {
             return Err(format!("'{key}' is not a list: use 'option {key}'"));
         }
         match key {
@@ -280,6 +347,37 @@ impl Settings {
                 self.gateway_class = v
                     .parse()
                     .map_err(|e: String| format!("option '{key}': {e}"))?
+            }
+            "announce_interface" => {
+                check_ifname(v).map_err(bad)?;
+                if !self.announce_interfaces.iter().any(|i| i == v) {
+                    self.announce_interfaces.push(v.to_string());
+                }
+            }
+            "site6" | "site4" => {
+                let p = v
+                    .parse::<Prefix>()
+                    .map_err(|e| format!("option '{key}': {e}"))?;
+                if key == "site6" {
+                    self.zeroconf.site6 = Some(p);
+                } else {
+                    self.zeroconf.site4 = Some(p);
+                }
+            }
+            "site4_lan_length" => {
+                self.zeroconf.lan4_length = Some(parse_lan4_length(v).map_err(bad)?)
+            }
+            "zeroconf_mac" => {
+                self.zeroconf.mac =
+                    Some(crate::setup::parse_mac(v).map_err(|e| format!("option '{key}': {e}"))?)
+            }
+            "zeroconf_interface" => {
+                check_ifname(v).map_err(bad)?;
+                self.zeroconf.mac_interface = Some(v.to_string());
+            }
+            "zeroconf_address_interface" => {
+                check_ifname(v).map_err(bad)?;
+                self.zeroconf.address_interface = Some(v.to_string());
             }
             "key_file" => {
                 let k = crate::auth::Key::load(Path::new(v))
@@ -355,6 +453,27 @@ impl Settings {
                 self.announce.push(*a);
             }
         }
+        for i in &ov.announce_interfaces {
+            check_ifname(i).map_err(|e| flag("announce-interface", i, e))?;
+            if !self.announce_interfaces.contains(i) {
+                self.announce_interfaces.push(i.clone());
+            }
+        }
+        for (name, i) in [
+            ("zeroconf-interface", &ov.zeroconf.mac_interface),
+            ("zeroconf-address-interface", &ov.zeroconf.address_interface),
+        ] {
+            if let Some(i) = i {
+                check_ifname(i).map_err(|e| flag(name, i, e))?;
+            }
+        }
+        if let Some(n) = ov.zeroconf.lan4_length {
+            parse_lan4_length(&n.to_string()).map_err(|e| flag("site4-lan-length", &n, e))?;
+        }
+        self.zeroconf.apply(&ov.zeroconf);
+        self.zeroconf
+            .site()
+            .map_err(|e| ConfigError(format!("zero-config (--site6/--site4): {e}")))?;
         if self.interfaces.is_empty() {
             return Err(ConfigError(
                 "no mesh interface: give -i IFNAME or a 'config interface' section".into(),
@@ -365,6 +484,8 @@ impl Settings {
 
     /// The originator: explicit, else the first announced IPv6 /128, else
     /// derived from the first interface's MAC (see [`derive_originator`]).
+    /// With zero-config on, the engine replaces all but an explicit one by
+    /// the derived originator.
     pub fn choose_originator(
         &self,
         mac_of: impl Fn(&str) -> Option<[u8; 6]>,
@@ -464,6 +585,23 @@ fn parse_bool(v: &str) -> Result<bool, String> {
         "1" | "true" | "yes" | "on" | "enabled" => Ok(true),
         "0" | "false" | "no" | "off" | "disabled" => Ok(false),
         _ => Err("is not a boolean (0 or 1)".into()),
+    }
+}
+
+/// The options that switch zero-config addressing on or shape it.
+const ZEROCONF_OPTIONS: &[&str] = &[
+    "site6",
+    "site4",
+    "site4_lan_length",
+    "zeroconf_mac",
+    "zeroconf_interface",
+    "zeroconf_address_interface",
+];
+
+fn parse_lan4_length(v: &str) -> Result<u8, String> {
+    match v.parse::<u8>() {
+        Ok(n @ 16..=30) => Ok(n),
+        _ => Err("is not an IPv4 LAN prefix length (16-30)".into()),
     }
 }
 

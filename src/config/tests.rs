@@ -304,3 +304,72 @@ fn keys_and_caps() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn zeroconf_and_announce_interface() {
+    let s = parse(
+        "config roost\n\toption site6 'fd77:1234:5678::/48'\n\toption site4 '10.0.0.0/8'\n\toption site4_lan_length '26'\n\toption zeroconf_mac '02:11:22:33:44:55'\n\toption zeroconf_interface 'eth0'\n\toption zeroconf_address_interface 'dummy0'\n\tlist announce_interface 'br-lan'\n\tlist announce_interface 'eth1'\n",
+    )
+    .unwrap();
+    let site = s.zeroconf.site().unwrap().unwrap();
+    assert_eq!(site.lan4_len, 26);
+    assert_eq!(s.zeroconf.mac, Some([2, 0x11, 0x22, 0x33, 0x44, 0x55]));
+    assert_eq!(s.zeroconf.mac_interface.as_deref(), Some("eth0"));
+    assert_eq!(s.zeroconf.address_interface(), "dummy0");
+    assert_eq!(s.announce_interfaces, ["br-lan", "eth1"]);
+    // Off by default; the address goes to lo.
+    let d = Settings::default();
+    assert_eq!(d.zeroconf.site(), Ok(None));
+    assert_eq!(d.zeroconf.address_interface(), "lo");
+    // Errors name the file, the line and the option.
+    let e = err("config roost\n\toption site6 'fd77::/48'\n");
+    assert!(
+        e.starts_with("/etc/config/roost:2: option 'site6': site6 is set but site4 is not"),
+        "{e}"
+    );
+    let e = err("config roost\n\toption site6 'fd77::/64'\n\toption site4 '10.0.0.0/8'\n");
+    assert!(
+        e.starts_with("/etc/config/roost:2: option 'site6': site IPv6 prefix"),
+        "{e}"
+    );
+    let e = err("config roost\n\n\toption zeroconf_mac 'nope'\n");
+    assert!(
+        e.starts_with("/etc/config/roost:3: option 'zeroconf_mac':"),
+        "{e}"
+    );
+    let e = err("config roost\n\toption site4_lan_length '8'\n");
+    assert!(
+        e.starts_with("/etc/config/roost:2: option 'site4_lan_length': '8'"),
+        "{e}"
+    );
+    let e = err("config roost\n\tlist announce_interface 'a/b'\n");
+    assert!(
+        e.starts_with("/etc/config/roost:2: option 'announce_interface'"),
+        "{e}"
+    );
+    // Flags add to / override the file.
+    let mut s = parse("config roost\n\tlist announce_interface 'br-lan'\n").unwrap();
+    let ov = Overrides {
+        interfaces: vec!["wlan0".into()],
+        announce_interfaces: vec!["eth1".into()],
+        zeroconf: ZeroconfSettings {
+            site6: Some("fd00:1::/48".parse().unwrap()),
+            site4: Some("10.0.0.0/8".parse().unwrap()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    s.apply(&ov).unwrap();
+    assert_eq!(s.announce_interfaces, ["br-lan", "eth1"]);
+    assert!(s.zeroconf.site().unwrap().is_some());
+    let ov = Overrides {
+        interfaces: vec!["wlan0".into()],
+        zeroconf: ZeroconfSettings {
+            site4: Some("10.0.0.0/8".parse().unwrap()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let e = Settings::default().apply(&ov).unwrap_err().0;
+    assert!(e.contains("--site6/--site4"), "{e}");
+}

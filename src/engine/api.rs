@@ -150,11 +150,41 @@ pub enum Event {
     SeqnoReset {
         originator: Ipv6Addr,
     },
-    /// Two originators announce overlapping/identical prefixes.
+    /// Two originators announce the same prefix: `chosen` (the lowest
+    /// address, or this node when it announces it too) is used.
     PrefixConflict {
         prefix: Prefix,
         chosen: Ipv6Addr,
         other: Ipv6Addr,
+    },
+    /// `originator`'s prefix contains `other`'s `more_specific` one: both
+    /// are routed, longest-prefix match decides.
+    PrefixOverlap {
+        prefix: Prefix,
+        originator: Ipv6Addr,
+        more_specific: Prefix,
+        other: Ipv6Addr,
+    },
+    /// Another node (node id `other_node`) claims our originator address
+    /// (zero-config). `gave_way`: this node derives again.
+    DuplicateOriginator {
+        originator: Ipv6Addr,
+        other_node: [u8; 8],
+        gave_way: bool,
+    },
+    /// Another originator announces one of our derived LAN prefixes.
+    DuplicatePrefix {
+        prefix: Prefix,
+        other: Ipv6Addr,
+        gave_way: bool,
+    },
+    /// Zero-config derived new values after a duplicate.
+    Renumbered {
+        old_originator: Ipv6Addr,
+        originator: Ipv6Addr,
+        lan: Vec<Prefix>,
+        originator_attempt: u32,
+        attempt: u32,
     },
 }
 

@@ -18,6 +18,7 @@ pub(crate) mod seqno;
 mod status;
 pub mod tq;
 mod tx;
+pub mod zeroconf;
 
 pub use api::{Event, IfaceId, IfaceKind, Input, Output, Route, RouteChange, Time};
 pub use params::{KindParams, Params, DEFAULT_TTL, TQ_MAX, TQ_MIN_USABLE};
@@ -26,6 +27,7 @@ pub use status::{
     TopoNode, Topology,
 };
 pub use tx::{SeqReq, MSG_SEQREQ};
+pub use zeroconf::{Duplicate, ZeroconfConfig, ZeroconfStatus};
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -86,6 +88,10 @@ pub struct EngineConfig {
     /// How to choose a gateway while not offering one; `None`: never
     /// (gateway mode `off` or `server`).
     pub gateway_class: Option<GwClass>,
+    /// Zero-config addressing (`None`: off): the LAN prefixes, and unless
+    /// `derive_originator` is false the originator, are derived, announced
+    /// and renumbered on duplicates; own OGMs carry NODE_ID.
+    pub zeroconf: Option<ZeroconfConfig>,
     pub params: Params,
 }
 
@@ -140,6 +146,11 @@ pub struct Engine {
     evict_queue: Vec<Ipv6Addr>,
     next_evict_scan: Time,
     gw: GwState,
+    /// Zero-config state (`None`: off).
+    zc: Option<zeroconf::ZcState>,
+    /// What this node announces: the configured prefixes, then the derived
+    /// LAN prefixes.
+    own_announce: Vec<Prefix>,
 }
 
 /// Gateway bookkeeping (see `gateway.rs`).
@@ -178,7 +189,11 @@ impl GwState {
 
 impl Engine {
     /// A new engine. `seed` feeds its random generator (jitter, initial seqno).
-    pub fn new(cfg: EngineConfig, seed: u64, now: Time) -> Engine {
+    pub fn new(mut cfg: EngineConfig, seed: u64, now: Time) -> Engine {
+        let zc = cfg.zeroconf.clone().map(zeroconf::ZcState::new);
+        if let Some(z) = zc.as_ref().filter(|z| z.cfg.derive_originator) {
+            cfg.originator = z.originator;
+        }
         let mut rng = Rng::new(seed);
         let own_seqno = rng.next_u64() as u32;
         let first_ogm = now.plus(u64::from(cfg.params.ogm_interval_ms) / 2 + rng.below(1000));
@@ -206,7 +221,10 @@ impl Engine {
             evict_queue: Vec::new(),
             next_evict_scan: now,
             gw: GwState::default(),
+            zc,
+            own_announce: Vec::new(),
         };
+        e.own_announce = e.compute_own_announce();
         e.gw.selector = e.cfg.gateway_class.map(gateway::Selector::new);
         e.gw.dirty = true;
         e.own_tlvs = e.encode_own_tlvs();
@@ -245,10 +263,46 @@ impl Engine {
         self.auth.as_ref().map_or_else(Vec::new, |a| a.key_ids())
     }
 
+    /// The configured prefixes, then the derived LAN prefixes.
+    fn compute_own_announce(&self) -> Vec<Prefix> {
+        let mut v = self.cfg.announce.clone();
+        for p in self.zc.iter().flat_map(|z| z.lans()) {
+            if !v.contains(&p) {
+                v.push(p);
+            }
+        }
+        v
+    }
+
+    /// What this node announces (configured and derived prefixes).
+    pub fn announced(&self) -> &[Prefix] {
+        &self.own_announce
+    }
+
+    /// Zero-config values, when it is on.
+    pub fn zeroconf_status(&self) -> Option<ZeroconfStatus> {
+        self.zc.as_ref().map(|z| z.status(self.cfg.originator))
+    }
+
+    /// Recomputes what we announce after the configured or derived
+    /// prefixes changed: re-encodes, re-routes what moved, floods at once.
+    fn announce_changed(&mut self, now: Time) {
+        let new = self.compute_own_announce();
+        for p in self.own_announce.iter().chain(new.iter()) {
+            self.routes.touch(*p);
+        }
+        self.own_announce = new;
+        self.own_tlvs = self.encode_own_tlvs();
+        self.bump_own(now, OGM_FLAG_URGENT);
+    }
+
     fn encode_own_tlvs(&self) -> Vec<u8> {
         let mut v = Vec::new();
+        if let Some(z) = &self.zc {
+            Tlv::NodeId(z.wire_id()).emit(&mut v);
+        }
         let own_host = originator_prefix(self.cfg.originator);
-        for p in &self.cfg.announce {
+        for p in &self.own_announce {
             if *p == own_host {
                 continue;
             }
@@ -347,8 +401,7 @@ impl Engine {
             Input::Packet { iface, src, bytes } => self.on_packet(now, iface, src, &bytes),
             Input::SetAnnounce(prefixes) => {
                 self.cfg.announce = prefixes;
-                self.own_tlvs = self.encode_own_tlvs();
-                self.bump_own(now, OGM_FLAG_URGENT);
+                self.announce_changed(now);
             }
             Input::SetHostname(name) => {
                 self.cfg.hostname = name;
@@ -619,16 +672,31 @@ impl Engine {
 
     fn on_ogm(&mut self, now: Time, key: NeighKey, ogm: &OgmRepr<'_>) {
         if ogm.originator == self.cfg.originator {
-            if ogm.flags & OGM_FLAG_UPDATE == 0 {
-                if let Some(n) = self.neighbours.get_mut(&key) {
-                    n.on_echo(now);
+            let foreign = zeroconf::node_id_of(ogm.tlv_bytes)
+                .filter(|id| self.zc.as_ref().is_some_and(|z| *id != z.wire_id()));
+            let Some(id) = foreign else {
+                if ogm.flags & OGM_FLAG_UPDATE == 0 {
+                    if let Some(n) = self.neighbours.get_mut(&key) {
+                        n.on_echo(now);
+                    }
                 }
+                return;
+            };
+            self.own_address_claimed(now, id);
+            if ogm.originator == self.cfg.originator {
+                return;
             }
-            return;
+            // We gave way: this is the winner's OGM now, and the route to
+            // it must not wait for its next flood.
         }
         if ogm.flags & OGM_FLAG_OWN != 0 {
             if let Some(n) = self.neighbours.get_mut(&key) {
                 n.originator = Some(ogm.originator);
+            }
+        }
+        if let Some(id) = zeroconf::node_id_of(ogm.tlv_bytes) {
+            if self.twin_claim(now, key, ogm, id) {
+                return;
             }
         }
         if ogm.tq > 0
@@ -723,6 +791,158 @@ impl Engine {
         }
         let addr = ogm.originator;
         self.reselect(now, addr, Some((key, ogm)));
+    }
+
+    /// An OGM carries node id `id` for an originator we know under another
+    /// id: two nodes claim one address. The winner's OGMs are routed (an
+    /// entry of the loser's is dropped for them); the loser's are only
+    /// passed on, once per seqno, so both claimants hear of each other.
+    /// Returns true when the OGM was consumed.
+    fn twin_claim(&mut self, now: Time, key: NeighKey, ogm: &OgmRepr<'_>, id: [u8; 8]) -> bool {
+        let link = self.link_tq_of(&key);
+        let hop_penalty = self.cfg.params.hop_penalty;
+        let Some(o) = self.origs.get_mut(&ogm.originator) else {
+            return false;
+        };
+        let Some(stored) = o.node_id.filter(|s| *s != id) else {
+            return false;
+        };
+        let winner = crate::zeroconf::id_loser(id, stored) != id;
+        if winner || (o.best.is_none() && ogm.tq > 0) {
+            // The winner, or nothing routed: start afresh with this claimant
+            // (never for a retraction: that only passes on).
+            if let Some(old) = self.origs.remove(&ogm.originator) {
+                self.routes.originator_removed(&old);
+                self.gw.note(old.addr, false, false);
+            }
+            return false;
+        }
+        self.counters.drop("duplicate_originator");
+        let fresh = o
+            .twin_forwarded
+            .is_none_or(|(i, s)| i != id || seqno::newer(ogm.seqno, s));
+        // Updates too: the claimants' first words are dumps and updates.
+        if !fresh || ogm.ttl <= 1 {
+            return true;
+        }
+        o.twin_forwarded = Some((id, ogm.seqno));
+        let q = QueuedOgm {
+            originator: ogm.originator,
+            seqno: ogm.seqno,
+            ttl: ogm.ttl - 1,
+            tq: tq::path(ogm.tq, link, hop_penalty),
+            flags: ogm.flags & (OGM_FLAG_UPDATE | OGM_FLAG_URGENT | OGM_FLAG_RESTARTED),
+            tlvs: ogm.tlv_bytes.to_vec(),
+            repeat: 0,
+        };
+        self.queue_all(now, q, Some(key.0), true);
+        true
+    }
+
+    /// An OGM of our own originator address carries node id `id`: if it
+    /// is not ours, another node claims our address.
+    fn own_address_claimed(&mut self, now: Time, id: [u8; 8]) {
+        let Some(z) = self.zc.as_mut() else {
+            return;
+        };
+        let own = z.wire_id();
+        if id == own {
+            return;
+        }
+        let originator = self.cfg.originator;
+        let gave_way = z.cfg.derive_originator && crate::zeroconf::id_loser(own, id) == own;
+        let new = z.note(Duplicate {
+            kind: "originator",
+            what: originator.to_string(),
+            other: zeroconf::hex_id(&id),
+            gave_way,
+        });
+        if new {
+            self.out
+                .push_back(Output::Event(Event::DuplicateOriginator {
+                    originator,
+                    other_node: id,
+                    gave_way,
+                }));
+        }
+        if gave_way {
+            self.renumber(now, true);
+        } else if new {
+            // Let the mesh hear the winner now, not at the next flood.
+            self.bump_own(now, OGM_FLAG_URGENT);
+        }
+    }
+
+    /// Another originator announces `prefix`, which we announce too: if it
+    /// is one of our derived LAN prefixes, the higher originator derives
+    /// again.
+    fn prefix_claimed(&mut self, now: Time, prefix: Prefix, other: Ipv6Addr) {
+        let own = self.cfg.originator;
+        let Some(z) = self.zc.as_mut().filter(|z| z.lans().contains(&prefix)) else {
+            return;
+        };
+        let gave_way = crate::zeroconf::loser(own, other) == own;
+        if z.note(Duplicate {
+            kind: "prefix",
+            what: prefix.to_string(),
+            other: other.to_string(),
+            gave_way,
+        }) {
+            self.out.push_back(Output::Event(Event::DuplicatePrefix {
+                prefix,
+                other,
+                gave_way,
+            }));
+        }
+        if gave_way {
+            self.renumber(now, false);
+        }
+    }
+
+    /// Takes the next zero-config attempt (also for the originator when
+    /// `originator_too`), derives again and announces the new values.
+    fn renumber(&mut self, now: Time, originator_too: bool) {
+        let Some(z) = self.zc.as_mut() else {
+            return;
+        };
+        z.renumber(originator_too);
+        let old = self.cfg.originator;
+        let z = z.clone();
+        if originator_too && z.cfg.derive_originator && z.originator != old {
+            let new = z.originator;
+            self.cfg.originator = new;
+            if let Some(o) = self.origs.remove(&new) {
+                self.routes.originator_removed(&o);
+                self.gw.note(new, false, false);
+            }
+            self.routes.touch(originator_prefix(old));
+            self.routes.touch(originator_prefix(new));
+            self.topology_sent.clear();
+            self.gw.dirty = true;
+            // A last word for the old address, as a retraction naming us:
+            // the other claimant hears of the duplicate even when we saw
+            // its claim before ours ever left, and routes through us go.
+            let mut tlvs = Vec::new();
+            Tlv::NodeId(z.wire_id()).emit(&mut tlvs);
+            let q = QueuedOgm {
+                originator: old,
+                seqno: self.own_seqno,
+                ttl: DEFAULT_TTL,
+                tq: 0,
+                flags: OGM_FLAG_UPDATE | OGM_FLAG_URGENT,
+                tlvs,
+                repeat: params::RETRACT_REPEATS,
+            };
+            self.queue_all(now, q, None, true);
+        }
+        self.out.push_back(Output::Event(Event::Renumbered {
+            old_originator: old,
+            originator: self.cfg.originator,
+            lan: z.lans().to_vec(),
+            originator_attempt: z.originator_attempt,
+            attempt: z.lan_attempt,
+        }));
+        self.announce_changed(now);
     }
 
     /// One datagram's worth of a known neighbour's rate limit; false (and
@@ -1310,12 +1530,33 @@ impl Engine {
     }
 
     fn flush_routes(&mut self, now: Time) {
-        let _ = now;
         let own = self.cfg.originator;
-        let announce = &self.cfg.announce;
-        let changes = self.routes.commit(&self.origs, own, announce, &mut |e| {
+        let mut claimed = Vec::new();
+        let announce = &self.own_announce;
+        let mut changes = self.routes.commit(&self.origs, own, announce, &mut |e| {
+            if let Event::PrefixConflict {
+                prefix,
+                chosen,
+                other,
+            } = e
+            {
+                if chosen == own {
+                    claimed.push((prefix, other));
+                }
+            }
             self.out.push_back(Output::Event(e));
         });
+        if !claimed.is_empty() {
+            for (prefix, other) in claimed {
+                self.prefix_claimed(now, prefix, other);
+            }
+            // A renumbered node routes what it gave up to its new owner.
+            let own = self.cfg.originator;
+            let announce = &self.own_announce;
+            changes.extend(self.routes.commit(&self.origs, own, announce, &mut |e| {
+                self.out.push_back(Output::Event(e));
+            }));
+        }
         if !changes.is_empty() {
             let gw = &self.gw;
             let touches_gateway = changes.iter().any(|c| {
@@ -1416,6 +1657,14 @@ fn update_of(o: &Originator, with_tlvs: bool) -> QueuedOgm {
             Tlv::Neighbours(l).emit(&mut tlvs);
         }
     }
+    // Every OGM about a zero-config originator names the node, so two
+    // claimants of one address are told apart wherever they meet.
+    if let (Some(id), None) = (o.node_id, zeroconf::node_id_of(&tlvs)) {
+        let t = Tlv::NodeId(id);
+        if tlvs.len() + t.buffer_len() <= 255 - wire::OGM_FIXED_LEN {
+            t.emit(&mut tlvs);
+        }
+    }
     let has_choice = wire::Tlvs::new(&tlvs)
         .flatten()
         .any(|t| matches!(t, Tlv::GatewayChoice(_)));
@@ -1449,6 +1698,7 @@ fn decode_tlvs(o: &mut Originator) {
                 o.topology = l.entries().collect();
             }
             Tlv::GatewayChoice(g) => o.gw_choice = g,
+            Tlv::NodeId(id) => o.node_id = Some(id),
             Tlv::Unknown { .. } => {}
         }
     }

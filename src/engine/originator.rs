@@ -137,6 +137,11 @@ pub struct Originator {
     /// The gateway it chose, from its last GW_CHOICE TLV (kept across OGMs
     /// without one).
     pub gw_choice: Option<Ipv6Addr>,
+    /// Its node id, from its last NODE_ID TLV (zero-config nodes).
+    pub node_id: Option<[u8; 8]>,
+    /// The last OGM of another node claiming this address that we passed
+    /// on: (its node id, seqno).
+    pub twin_forwarded: Option<([u8; 8], u32)>,
 }
 
 impl Originator {
@@ -163,6 +168,8 @@ impl Originator {
             restarted: false,
             topology: Vec::new(),
             gw_choice: None,
+            node_id: None,
+            twin_forwarded: None,
         }
     }
 

@@ -1,5 +1,14 @@
 //! The desired routing table: every routed originator's host prefix and
 //! announced prefixes, with overlaps resolved deterministically.
+//!
+//! * The same prefix from several originators: the lowest originator
+//!   address wins (everywhere in the mesh the same one, whatever the
+//!   TQs), and a prefix this node announces is never routed elsewhere.
+//! * A more or less specific prefix from another originator: both are
+//!   installed and the kernel's longest-prefix match decides.
+//!
+//! Each is reported once per change (`Event::PrefixConflict`,
+//! `Event::PrefixOverlap`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -22,6 +31,10 @@ pub struct RouteTable {
     dirty: BTreeSet<Prefix>,
     /// Last reported conflict per prefix, to log each change once.
     conflicts: FxHashMap<Prefix, Ipv6Addr>,
+    /// Installed prefixes that are not host routes (overlap candidates).
+    nets: BTreeSet<Prefix>,
+    /// Overlaps reported: (less specific, more specific).
+    overlaps: BTreeSet<(Prefix, Prefix)>,
 }
 
 impl RouteTable {
@@ -62,6 +75,36 @@ impl RouteTable {
         self.set_claims(o.addr, Vec::new());
     }
 
+    /// Re-decide `p` at the next commit (e.g. this node stopped or started
+    /// announcing it).
+    pub fn touch(&mut self, p: Prefix) {
+        self.dirty.insert(p);
+    }
+
+    /// Installed routes of other originators that overlap `r`'s
+    /// destination (one contains the other), as (less, more specific).
+    fn overlaps_of(&self, r: &Route) -> Vec<((Prefix, Prefix), Ipv6Addr)> {
+        let covers = |a: &Prefix, b: &Prefix| a.len() <= b.len() && a.contains(b.addr());
+        let check = |q: &Prefix| -> Option<((Prefix, Prefix), Ipv6Addr)> {
+            let other = self.installed.get(q)?;
+            if *q == r.dst || other.originator == r.originator {
+                return None;
+            }
+            if covers(q, &r.dst) {
+                Some(((*q, r.dst), other.originator))
+            } else if covers(&r.dst, q) {
+                Some(((r.dst, *q), other.originator))
+            } else {
+                None
+            }
+        };
+        if r.dst.is_host() {
+            self.nets.iter().filter_map(check).collect()
+        } else {
+            self.installed.keys().filter_map(check).collect()
+        }
+    }
+
     /// Recomputes dirty prefixes; returns the changes since the last commit.
     pub fn commit(
         &mut self,
@@ -83,9 +126,8 @@ impl RouteTable {
                         continue;
                     }
                     routed += 1;
-                    if best
-                        .is_none_or(|(b, t)| o.best_tq > t || (o.best_tq == t && o.addr < b.addr))
-                    {
+                    // Owners are sorted: the first routed one is the lowest.
+                    if best.is_none() {
                         best = Some((o, o.best_tq));
                     }
                 }
@@ -109,6 +151,9 @@ impl RouteTable {
                         });
                     }
                 }
+            } else if local {
+                // Nobody else claims it (any more): report the next one.
+                self.conflicts.remove(&p);
             }
             let want = match best {
                 Some((o, t)) if !local => o.best.map(|(iface, via)| Route {
@@ -133,11 +178,32 @@ impl RouteTable {
                 }
                 (Some(w), _) => {
                     self.installed.insert(p, w.clone());
+                    if !p.is_host() {
+                        self.nets.insert(p);
+                    }
+                    for (pair, other) in self.overlaps_of(&w) {
+                        if self.overlaps.insert(pair) {
+                            let (less, more) = pair;
+                            let (o_less, o_more) = if less == p {
+                                (w.originator, other)
+                            } else {
+                                (other, w.originator)
+                            };
+                            event(Event::PrefixOverlap {
+                                prefix: less,
+                                originator: o_less,
+                                more_specific: more,
+                                other: o_more,
+                            });
+                        }
+                    }
                     changes.push(RouteChange::Set(w));
                 }
                 (None, Some(_)) => {
                     self.installed.remove(&p);
+                    self.nets.remove(&p);
                     self.conflicts.remove(&p);
+                    self.overlaps.retain(|(a, b)| *a != p && *b != p);
                     changes.push(RouteChange::Remove(p));
                 }
                 (None, None) => {}

@@ -92,6 +92,8 @@ pub struct Status {
     pub interfaces: Vec<IfaceStatus>,
     pub neighbours: Vec<NeighbourStatus>,
     pub originators: Vec<OriginatorStatus>,
+    /// Zero-config values (`None`: off).
+    pub zeroconf: Option<super::ZeroconfStatus>,
 }
 
 /// Builds a snapshot of the engine's state.
@@ -160,11 +162,12 @@ pub(super) fn snapshot(e: &super::Engine, now: super::Time) -> Status {
     originators.sort_by_key(|o| o.originator);
     Status {
         originator: e.cfg.originator,
-        announced: e.cfg.announce.clone(),
+        announced: e.own_announce.clone(),
         counters: e.counters.clone(),
         interfaces,
         neighbours,
         originators,
+        zeroconf: e.zeroconf_status(),
     }
 }
 
@@ -203,7 +206,7 @@ pub(super) fn topology(e: &super::Engine) -> Topology {
     let mut nodes = vec![TopoNode {
         originator: me,
         hostname: e.cfg.hostname.clone(),
-        announced: e.cfg.announce.clone(),
+        announced: e.own_announce.clone(),
         gateway: false,
         reachable: true,
         local: true,

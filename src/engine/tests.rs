@@ -22,19 +22,27 @@ fn node_at(i: u16, announce: &[&str], seed: u64, now: u64) -> Node {
         hostname: Some(format!("node{i}")),
         gateway_offer: None,
         gateway_class: None,
+        zeroconf: None,
         params: Params::default(),
     };
+    started(cfg, seed, now, ll(i), &[1])
+}
+
+/// An engine for `cfg` with wired interfaces `ifaces` up (link-local `ll`).
+fn started(cfg: EngineConfig, seed: u64, now: u64, ll: Ipv6Addr, ifaces: &[IfaceId]) -> Node {
     let mut e = Engine::new(cfg, seed, Time(now));
-    e.handle_input(
-        Time(now),
-        Input::InterfaceUp {
-            iface: 1,
-            name: "veth0".into(),
-            kind: IfaceKind::Wired,
-            max_payload: 1452,
-            link_local: ll(i),
-        },
-    );
+    for &iface in ifaces {
+        e.handle_input(
+            Time(now),
+            Input::InterfaceUp {
+                iface,
+                name: format!("veth{iface}"),
+                kind: IfaceKind::Wired,
+                max_payload: 1452,
+                link_local: ll,
+            },
+        );
+    }
     Node {
         e,
         routes: BTreeMap::new(),
@@ -50,9 +58,15 @@ fn ll(i: u16) -> Ipv6Addr {
 /// Drains one engine; returns the datagrams it sent.
 fn drain(n: &mut Node) -> Vec<Vec<u8>> {
     let mut sent = Vec::new();
+    drain_with(n, |_, bytes| sent.push(bytes));
+    sent
+}
+
+/// Drains one engine, handing every datagram to `tx` with its interface.
+fn drain_with(n: &mut Node, mut tx: impl FnMut(IfaceId, Vec<u8>)) {
     loop {
         match n.e.poll_output() {
-            Output::Transmit { bytes, .. } => sent.push(bytes),
+            Output::Transmit { iface, bytes } => tx(iface, bytes),
             Output::Routes(changes) => {
                 for c in changes {
                     match c {
@@ -69,7 +83,7 @@ fn drain(n: &mut Node) -> Vec<Vec<u8>> {
             Output::Gateways(_) => {}
             Output::Timeout(t) => {
                 n.deadline = t;
-                return sent;
+                return;
             }
         }
     }
@@ -304,3 +318,4 @@ fn random_traffic_never_panics_and_stays_bounded() {
 
 mod auth;
 mod limits;
+mod zeroconf;

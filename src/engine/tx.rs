@@ -72,7 +72,17 @@ impl TxQueue {
     /// originator: the newer seqno wins; a flood copy stays a flood copy.
     pub fn push_ogm(&mut self, o: QueuedOgm) {
         use crate::wire::OGM_FLAG_UPDATE;
-        if let Some(q) = self.ogms.iter_mut().find(|q| q.originator == o.originator) {
+        // Two nodes claiming one address (zero-config duplicates) are two
+        // originators here: never merge one's OGM into the other's.
+        let id = super::zeroconf::node_id_of(&o.tlvs);
+        let same = |q: &QueuedOgm| {
+            q.originator == o.originator
+                && match (id, super::zeroconf::node_id_of(&q.tlvs)) {
+                    (Some(a), Some(b)) => a == b,
+                    _ => true,
+                }
+        };
+        if let Some(q) = self.ogms.iter_mut().find(|q| same(q)) {
             let d = crate::engine::seqno::diff(o.seqno, q.seqno);
             if d > 0 {
                 *q = o;

@@ -18,12 +18,15 @@ use super::route::RouteSync;
 use super::signals::{Sig, Signals};
 use super::socket::{MeshSocket, OpenError, Received, HEADER_OVERHEAD};
 use super::time::Clock;
-use super::{iftype, log, rules, sysctl, Error};
+use super::{addr, iftype, log, rules, sysctl, Error};
 use crate::config::{
     GatewayMode, Settings, DEFAULT_GATEWAY_TABLE, DEFAULT_PIN_TABLE_BASE, PIN_TABLES,
     RULE_PRIO_GATEWAY, RULE_PRIO_MAIN_SPECIFIC, RULE_PRIO_TABLE,
 };
-use crate::engine::{Engine, EngineConfig, Event, IfaceKind, Input, Output, Params, Time};
+use crate::engine::{
+    Engine, EngineConfig, Event, IfaceKind, Input, Output, Params, Time, ZeroconfConfig,
+};
+use crate::prefix::Prefix;
 
 const T_SIGNAL: Token = Token(0);
 const T_ROUTE: Token = Token(1);
@@ -72,6 +75,11 @@ pub struct Daemon {
     rx_buf: Vec<u8>,
     /// Mesh sockets whose read budget ran out: read again next turn.
     rx_pending: Vec<Token>,
+    /// What the engine was last told to announce (config and
+    /// `announce_interface` prefixes).
+    announce: Vec<Prefix>,
+    /// The derived originator must be (re)placed on its interface.
+    own_addr_dirty: bool,
 }
 
 fn seed() -> u64 {
@@ -119,15 +127,38 @@ impl Daemon {
         let links = LinkWatch::new()
             .map_err(Error::io("netlink link watch"))
             .map_err(|e| fail(&control, e))?;
-        let originator = settings
-            .choose_originator(|name| {
-                links
-                    .by_name(name)
-                    .and_then(|l| l.mac)
-                    .or_else(|| iftype::mac_address(name))
-            })
-            .map_err(Error::Config)
-            .map_err(|e| fail(&control, e))?;
+        let mac_of = |name: &str| {
+            links
+                .by_name(name)
+                .and_then(|l| l.mac)
+                .or_else(|| iftype::mac_address(name))
+        };
+        let zeroconf = zeroconf_config(&settings, mac_of).map_err(|e| fail(&control, e))?;
+        let originator = match &zeroconf {
+            Some(z) if z.derive_originator => z.site.derive(z.mac, 0).originator,
+            _ => settings
+                .choose_originator(mac_of)
+                .map_err(Error::Config)
+                .map_err(|e| fail(&control, e))?,
+        };
+        if let Some(z) = &zeroconf {
+            let d = z.site.derive(z.mac, 0);
+            log::info!(
+                "zero-config: site {} {}, derived originator {}{}, LAN {} {}, node id {}",
+                z.site.prefix6,
+                z.site.prefix4,
+                d.originator,
+                if z.derive_originator {
+                    ""
+                } else {
+                    " (unused: explicit originator)"
+                },
+                d.lan6,
+                d.lan4,
+                crate::engine::zeroconf::hex_id(&z.node_id)
+            );
+        }
+        let announce = effective_announce(&settings, &links);
         let hostname = settings.effective_hostname(system_hostname);
         let uplink = UplinkWatch::new()
             .map_err(Error::io("netlink route watch"))
@@ -147,10 +178,11 @@ impl Daemon {
         let mut engine = Engine::new(
             EngineConfig {
                 originator,
-                announce: settings.announce.clone(),
+                announce: announce.clone(),
                 hostname,
                 gateway_offer: offer(settings.gateway, own_uplink),
                 gateway_class: settings.gateway.selects().then_some(settings.gateway_class),
+                zeroconf,
                 params: Params {
                     max_originators: settings.max_originators,
                     max_neighbours: settings.max_neighbours,
@@ -211,6 +243,8 @@ impl Daemon {
             next_mesh_token: 0,
             rx_buf: vec![0; RX_BUF],
             rx_pending: Vec::new(),
+            announce,
+            own_addr_dirty: true,
         };
         if let Err(e) = d.finish_start() {
             d.shutdown();
@@ -263,11 +297,89 @@ impl Daemon {
             ),
             Err(e) => return Err(Error::io("cannot install ip rules")(e)),
         }
+        self.sync_own_address();
         Ok(())
     }
 
-    /// Removes Roost's routes, rules and control socket.
+    /// Makes Roost's own kernel addresses (protocol 77) exactly the derived
+    /// originator on its interface (none without zero-config or with an
+    /// explicit originator): stale ones (a crash, a renumbering) go.
+    fn sync_own_address(&mut self) {
+        self.own_addr_dirty = false;
+        let zc = &self.settings.zeroconf;
+        let want = self
+            .engine
+            .zeroconf_status()
+            .filter(|z| z.originator_derived)
+            .map(|z| (zc.address_interface().to_string(), z.derived_originator));
+        let want = match want {
+            Some((name, a)) => match self.links.by_name(&name) {
+                Some(l) => Some((l.index, a)),
+                None => {
+                    log::warning!("zero-config: interface {name} does not exist; {a} not added");
+                    None
+                }
+            },
+            None => None,
+        };
+        let have = match addr::list() {
+            Ok(h) => h,
+            Err(e) => {
+                log::error!("cannot list addresses: {e}");
+                return;
+            }
+        };
+        for (ifindex, a) in have.iter().filter(|h| Some(**h) != want) {
+            match addr::del(*ifindex, *a) {
+                Ok(()) => log::info!(
+                    "removed our address {a}/128 from {}",
+                    self.iface_name(*ifindex)
+                ),
+                Err(e) => log::error!("cannot remove our address {a}: {e}"),
+            }
+        }
+        if let Some((ifindex, a)) = want.filter(|w| !have.contains(w)) {
+            let name = self.iface_name(ifindex);
+            match addr::add(ifindex, a) {
+                Ok(()) => log::info!("added the derived originator {a}/128 to {name}"),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    log::warning!("{a} is already on {name} (not added by Roost): leaving it alone")
+                }
+                Err(e) => log::error!("cannot add {a}/128 to {name}: {e}"),
+            }
+        }
+    }
+
+    /// Tells the engine when the announced prefixes changed (config reload,
+    /// addresses of an `announce_interface`).
+    fn update_announce(&mut self, now: Time) {
+        let want = effective_announce(&self.settings, &self.links);
+        if want != self.announce {
+            log::info!(
+                "announcing {}",
+                want.iter()
+                    .map(|p| p.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            );
+            self.announce = want.clone();
+            self.engine.handle_input(now, Input::SetAnnounce(want));
+        }
+    }
+
+    /// Removes Roost's routes, rules, own address and control socket.
     pub fn shutdown(&mut self) {
+        match addr::list() {
+            Ok(own) => {
+                for (ifindex, a) in own {
+                    match addr::del(ifindex, a) {
+                        Ok(()) => log::info!("removed our address {a}/128"),
+                        Err(e) => log::error!("cannot remove our address {a}: {e}"),
+                    }
+                }
+            }
+            Err(e) => log::error!("cannot list addresses: {e}"),
+        }
         match rules::remove_all() {
             Ok(n) => log::debug!("removed {n} rules"),
             Err(e) => log::error!("cannot remove ip rules: {e}"),
@@ -288,6 +400,9 @@ impl Daemon {
         loop {
             let now = self.clock.now();
             self.drain_engine();
+            if self.own_addr_dirty {
+                self.sync_own_address();
+            }
             self.route.flush(now);
             let mut deadline = self.engine_deadline.min(self.next_resync);
             if let Some(t) = self.route.next_deadline() {
@@ -326,6 +441,7 @@ impl Daemon {
                             .map_err(Error::io("netlink link watch"))?
                         {
                             self.reconcile_ifaces(now)?;
+                            self.update_announce(now);
                         }
                     }
                     T_UPLINK => {
@@ -429,7 +545,12 @@ impl Daemon {
                 }
                 Output::Routes(changes) => self.route.apply(changes),
                 Output::Gateways(plan) => self.apply_gateways(&plan),
-                Output::Event(e) => self.log_event(&e),
+                Output::Event(e) => {
+                    if let Event::Renumbered { .. } = e {
+                        self.own_addr_dirty = true;
+                    }
+                    self.log_event(&e);
+                }
                 Output::Timeout(t) => {
                     // A deadline already past makes the next poll return at
                     // once and the loop deliver `Input::Timer`.
@@ -474,6 +595,49 @@ impl Daemon {
                 chosen,
                 other,
             } => log::warning!("prefix {prefix} announced by {chosen} and {other}; using {chosen}"),
+            Event::PrefixOverlap {
+                prefix,
+                originator,
+                more_specific,
+                other,
+            } => log::info!(
+                "prefix {prefix} of {originator} overlaps {more_specific} of {other}; the longest match wins"
+            ),
+            Event::DuplicateOriginator {
+                originator,
+                other_node,
+                gave_way,
+            } => log::warning!(
+                "DUPLICATE: another node (node id {}) uses our originator address {originator}; {}",
+                crate::engine::zeroconf::hex_id(other_node),
+                if *gave_way {
+                    "we give way and derive a new address"
+                } else {
+                    "the other node is to give way"
+                }
+            ),
+            Event::DuplicatePrefix {
+                prefix,
+                other,
+                gave_way,
+            } => log::warning!(
+                "DUPLICATE: {other} announces our derived prefix {prefix}; {}",
+                if *gave_way {
+                    "we give way and derive a new one"
+                } else {
+                    "the other node is to give way"
+                }
+            ),
+            Event::Renumbered {
+                old_originator,
+                originator,
+                lan,
+                originator_attempt,
+                attempt,
+            } => log::warning!(
+                "zero-config renumbered: originator {old_originator} -> {originator} (attempt {originator_attempt}), LAN {} (attempt {attempt})",
+                lan.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(" ")
+            ),
         }
     }
 
@@ -701,6 +865,7 @@ impl Daemon {
                 old.max_originators != new.max_originators,
             ),
             ("max_neighbours", old.max_neighbours != new.max_neighbours),
+            ("zero-config options", old.zeroconf != new.zeroconf),
         ]
         .into_iter()
         .filter_map(|(n, changed)| changed.then_some(n))
@@ -712,10 +877,6 @@ impl Daemon {
             );
         }
         log::set_level(new.log_level);
-        if new.announce != self.settings.announce {
-            self.engine
-                .handle_input(now, Input::SetAnnounce(new.announce.clone()));
-        }
         if new.hostname != self.settings.hostname {
             let name = new.effective_hostname(system_hostname);
             self.engine.handle_input(now, Input::SetHostname(name));
@@ -728,8 +889,10 @@ impl Daemon {
         self.settings.hostname = new.hostname;
         self.settings.log_level = new.log_level;
         self.settings.announce = new.announce;
+        self.settings.announce_interfaces = new.announce_interfaces;
         self.settings.interfaces = new.interfaces;
         self.reconcile_ifaces(now)?;
+        self.update_announce(now);
         log::info!("configuration reloaded");
         Ok(())
     }
@@ -742,6 +905,54 @@ fn offer(mode: GatewayMode, own_uplink: bool) -> Option<(u32, u32)> {
         GatewayMode::Auto(d, u) if own_uplink => Some((d, u)),
         _ => None,
     }
+}
+
+/// The zero-config settings for the engine (`None`: off). The MAC comes
+/// from the override or the MAC interface (default: the first mesh
+/// interface); the node id from that interface's own MAC.
+fn zeroconf_config(
+    settings: &Settings,
+    mac_of: impl Fn(&str) -> Option<[u8; 6]>,
+) -> Result<Option<ZeroconfConfig>, Error> {
+    let zc = &settings.zeroconf;
+    let Some(site) = zc.site().map_err(Error::Config)? else {
+        return Ok(None);
+    };
+    let name = zc
+        .mac_interface
+        .clone()
+        .or_else(|| settings.interfaces.first().map(|i| i.ifname.clone()))
+        .unwrap_or_default();
+    let hw = mac_of(&name);
+    let Some(mac) = zc.mac.or(hw) else {
+        return Err(Error::Config(format!(
+            "zero-config: no MAC address for '{name}' (set option zeroconf_mac or zeroconf_interface)"
+        )));
+    };
+    Ok(Some(ZeroconfConfig {
+        site,
+        mac,
+        node_id: crate::zeroconf::node_id(hw.unwrap_or(mac)),
+        derive_originator: settings.originator.is_none(),
+    }))
+}
+
+/// The configured prefixes, then those of the `announce_interface`s'
+/// addresses.
+fn effective_announce(settings: &Settings, links: &LinkWatch) -> Vec<Prefix> {
+    let mut v = settings.announce.clone();
+    for name in &settings.announce_interfaces {
+        for p in links
+            .by_name(name)
+            .map(|l| l.prefixes())
+            .unwrap_or_default()
+        {
+            if !v.contains(&p) {
+                v.push(p);
+            }
+        }
+    }
+    v
 }
 
 /// The ifindexes of the configured mesh interfaces that exist.

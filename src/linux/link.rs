@@ -1,6 +1,7 @@
-//! Watches links and IPv6 addresses (RTNLGRP_LINK, RTNLGRP_IPV6_IFADDR) so
-//! interfaces that go down, lose carrier, disappear, come back or get their
-//! link-local address late are handled without a restart.
+//! Watches links and addresses (RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR,
+//! RTNLGRP_IPV6_IFADDR) so interfaces that go down, lose carrier, disappear,
+//! come back or get their link-local address late are handled without a
+//! restart, and the prefixes of `announce_interface` follow the kernel.
 //!
 //! The watch socket subscribes first, then a separate blocking socket dumps
 //! the current state; queued notifications replayed on top are idempotent.
@@ -31,6 +32,23 @@ pub struct LinkInfo {
     pub mac: Option<[u8; 6]>,
     /// Usable (not tentative, not DAD-failed) link-local addresses.
     pub link_locals: BTreeSet<Ipv6Addr>,
+    /// Other addresses (IPv4 and IPv6, not link-local, not DAD-failed)
+    /// with their prefix lengths.
+    pub addrs: BTreeSet<(IpAddr, u8)>,
+}
+
+impl LinkInfo {
+    /// The prefixes of the link's (non-link-local) addresses.
+    pub fn prefixes(&self) -> Vec<crate::prefix::Prefix> {
+        let mut v: Vec<crate::prefix::Prefix> = self
+            .addrs
+            .iter()
+            .filter(|(a, _)| !a.is_loopback() && !a.is_multicast() && !a.is_unspecified())
+            .filter_map(|&(a, len)| crate::prefix::Prefix::new(a, len))
+            .collect();
+        v.dedup();
+        v
+    }
 }
 
 impl LinkInfo {
@@ -67,7 +85,14 @@ pub struct LinkWatch {
 
 impl LinkWatch {
     pub fn new() -> io::Result<LinkWatch> {
-        let nl = Nl::new(&[libc::RTNLGRP_LINK, libc::RTNLGRP_IPV6_IFADDR], true)?;
+        let nl = Nl::new(
+            &[
+                libc::RTNLGRP_LINK,
+                libc::RTNLGRP_IPV4_IFADDR,
+                libc::RTNLGRP_IPV6_IFADDR,
+            ],
+            true,
+        )?;
         let mut w = LinkWatch {
             nl,
             links: HashMap::new(),
@@ -82,10 +107,12 @@ impl LinkWatch {
         for m in conn.dump(RouteNetlinkMessage::GetLink(LinkMessage::default()))? {
             self.apply(m);
         }
-        let mut a = AddressMessage::default();
-        a.header.family = AddressFamily::Inet6;
-        for m in conn.dump(RouteNetlinkMessage::GetAddress(a))? {
-            self.apply(m);
+        for family in [AddressFamily::Inet, AddressFamily::Inet6] {
+            let mut a = AddressMessage::default();
+            a.header.family = family;
+            for m in conn.dump(RouteNetlinkMessage::GetAddress(a))? {
+                self.apply(m);
+            }
         }
         Ok(())
     }
@@ -146,25 +173,34 @@ impl LinkWatch {
         }
     }
 
-    /// A link-local IPv6 address appeared (or changed flags) or went away.
+    /// An address appeared (or changed flags) or went away.
     fn address(&mut self, m: &AddressMessage, add: bool) -> bool {
-        if m.header.family != AddressFamily::Inet6 {
-            return false;
-        }
         let mut addr = None;
         let mut flags = AddressFlags::from_bits_retain(u32::from(m.header.flags.bits()));
         for a in &m.attributes {
             match a {
-                AddressAttribute::Address(IpAddr::V6(a)) => addr = Some(*a),
+                // IPv4: IFA_LOCAL is the interface's address (IFA_ADDRESS
+                // the peer's on point-to-point links); IPv6 has IFA_ADDRESS.
+                AddressAttribute::Local(a @ IpAddr::V4(_)) => addr = Some(*a),
+                AddressAttribute::Address(a) if addr.is_none() => addr = Some(*a),
                 AddressAttribute::Flags(f) => flags = *f,
                 _ => {}
             }
         }
-        let Some(addr) = addr.filter(is_link_local) else {
-            return false;
-        };
         let Some(link) = self.links.get_mut(&m.header.index) else {
             return false;
+        };
+        let addr = match addr {
+            Some(IpAddr::V6(a)) if is_link_local(&a) => a,
+            Some(a) => {
+                let key = (a, m.header.prefix_len);
+                return if add && !flags.contains(AddressFlags::Dadfailed) {
+                    link.addrs.insert(key)
+                } else {
+                    link.addrs.remove(&key)
+                };
+            }
+            None => return false,
         };
         let usable = add
             && !flags.contains(AddressFlags::Tentative)

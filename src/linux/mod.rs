@@ -5,6 +5,7 @@
 //! [`link`] (link/address watch), [`gateway`] (gateway routes, pins, uplink watch), [`iftype`], [`sysctl`], [`control`]
 //! (control socket), [`signals`], [`log`]; [`daemon`] ties them together.
 
+pub mod addr;
 pub mod control;
 pub mod daemon;
 pub mod gateway;

@@ -123,6 +123,7 @@ fn status(ctx: &Ctx) -> Value {
         "counters": counters,
         "kernel": ctx.route.map(|r| r.summary(ctx.now)),
         "gateway": gateway_status(ctx),
+        "zeroconf": st.zeroconf,
     })
 }
 

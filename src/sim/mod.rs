@@ -81,6 +81,11 @@ pub struct SimConfig {
     pub gateways: HashMap<usize, (u32, u32)>,
     /// How the other nodes choose a gateway (`None`: they don't).
     pub gateway_class: Option<GwClass>,
+    /// Every node derives its LAN prefixes from this site (zero-config;
+    /// originators stay `originator(i)`) and sends NODE_ID.
+    pub zeroconf: Option<crate::zeroconf::Site>,
+    /// Prefixes node i announces (configured).
+    pub announce: HashMap<usize, Vec<crate::prefix::Prefix>>,
 }
 
 impl SimConfig {
@@ -98,6 +103,8 @@ impl SimConfig {
             keys: Vec::new(),
             gateways: HashMap::new(),
             gateway_class: Some(GwClass::default()),
+            zeroconf: None,
+            announce: HashMap::new(),
         }
     }
 }
@@ -113,15 +120,29 @@ enum Ev {
 fn new_engine(cfg: &SimConfig, i: usize, seed: u64, now: u64) -> Engine {
     let c = EngineConfig {
         originator: originator(i),
-        announce: Vec::new(),
+        announce: cfg.announce.get(&i).cloned().unwrap_or_default(),
         hostname: None,
         gateway_offer: cfg.gateways.get(&i).copied(),
         gateway_class: cfg.gateway_class,
+        zeroconf: cfg.zeroconf.map(|site| {
+            let mac = sim_mac(i);
+            crate::engine::ZeroconfConfig {
+                site,
+                mac,
+                node_id: crate::zeroconf::node_id(mac),
+                derive_originator: false,
+            }
+        }),
         params: cfg.params.clone(),
     };
     let mut e = Engine::new(c, seed, Time(now));
     e.set_keys(cfg.keys.clone());
     e
+}
+
+/// The MAC zero-config derives from in the simulator, for node `i`.
+pub fn sim_mac(i: usize) -> [u8; 6] {
+    [0x02, 0, 0, 0, (i >> 8) as u8, i as u8]
 }
 
 /// Originator address of node `i`.

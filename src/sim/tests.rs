@@ -258,6 +258,46 @@ fn authenticated_mesh_converges_and_the_trailer_costs_its_bytes() {
     );
 }
 
+#[test]
+fn zero_config_costs_its_node_ids_and_lan_prefixes() {
+    // Keyed rgg:20: the same two LAN prefixes per node, configured, then
+    // derived (zero-config adds NODE_ID, 10 bytes, to every OGM about it).
+    let key = crate::auth::Key::new(&[7; 32]).unwrap();
+    let site = crate::zeroconf::example_site();
+    let mut figures = Vec::new();
+    for zeroconf in [false, true] {
+        let mut c = SimConfig::new(Topology::parse("rgg:20", 1).unwrap(), 600_000, 1);
+        c.measure_from_ms = Some(120_000);
+        c.keys = vec![key.clone()];
+        if zeroconf {
+            c.zeroconf = Some(site);
+        } else {
+            for i in 0..20 {
+                let d = site.derive(super::sim_mac(i), 0);
+                c.announce.insert(i, vec![d.lan6, d.lan4]);
+            }
+        }
+        let s = Sim::new(c).run();
+        assert_clean(&s);
+        eprintln!(
+            "rgg:20 keyed, LANs {}: converged {} ms, {} B/s and {} packets/s per node",
+            if zeroconf { "derived" } else { "configured" },
+            s.converged_ms.unwrap_or(0),
+            s.bytes_per_node_s,
+            s.packets_per_node_s
+        );
+        assert!(s.converged_ms.is_some_and(|t| t < 500), "{s:?}");
+        figures.push(s.bytes_per_node_s);
+    }
+    // NODE_ID: 10 bytes on each originator's OGM every 30 s, forwarded by
+    // every node, plus the same on dumps and updates: well under 10 B/s.
+    let node_id = figures[1] - figures[0];
+    assert!(
+        (0.0..10.0).contains(&node_id),
+        "NODE_ID costs {node_id:.1} B/s"
+    );
+}
+
 /// Gateways: every client's internet traffic, followed hop by hop through
 /// the gateway plans (pins first), leaves the mesh at the gateway that
 /// client chose.

@@ -27,8 +27,8 @@ pub use ihu::{IhuEntry, IhuRepr, IHU_ENTRY_LEN};
 pub use message::{Message, Messages, MSG_HEADER_LEN, MSG_IHU, MSG_OGM};
 pub use ogm::{OgmRepr, OGM_FIXED_LEN, OGM_FLAG_UPDATE};
 pub use tlv::{
-    NeighbourList, Tlv, Tlvs, NEIGHBOUR_ENTRY_LEN, TLV_GATEWAY, TLV_GW_CHOICE, TLV_HOSTNAME,
-    TLV_NEIGHBOURS, TLV_PREFIX4, TLV_PREFIX6,
+    NeighbourList, Tlv, Tlvs, NEIGHBOUR_ENTRY_LEN, NODE_ID_LEN, TLV_GATEWAY, TLV_GW_CHOICE,
+    TLV_HOSTNAME, TLV_NEIGHBOURS, TLV_NODE_ID, TLV_PREFIX4, TLV_PREFIX6,
 };
 
 /// Checked big-endian reads; callers validate lengths first (`check_len`).

@@ -160,6 +160,7 @@ fn round_trips_every_tlv_kind() {
         Tlv::Hostname("node-ä"),
         Tlv::GatewayChoice(Some("fd77::9".parse().unwrap())),
         Tlv::GatewayChoice(None),
+        Tlv::NodeId([1, 2, 3, 4, 5, 6, 7, 8]),
         Tlv::Neighbours(
             NeighbourList::new(&[0xfd, 0x77, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 240])
                 .unwrap(),
@@ -351,6 +352,33 @@ fn gateway_choice_bytes_and_bad_lengths() {
     for n in [0usize, 15, 17] {
         let mut b = vec![6, n as u8];
         b.extend(std::iter::repeat_n(1u8, n));
+        assert_eq!(
+            Tlvs::new(&b).next(),
+            Some(Err(Error::BadTlvLength)),
+            "length {n}"
+        );
+    }
+}
+
+#[test]
+fn node_id_bytes_and_bad_lengths() {
+    // Emitted into a poisoned buffer: every byte is written.
+    let mut bytes = vec![0xa5];
+    Tlv::NodeId([0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0]).emit(&mut bytes);
+    assert_eq!(
+        bytes,
+        [0xa5, 7, 8, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0]
+    );
+    assert_eq!(
+        Tlvs::new(&bytes[1..]).next(),
+        Some(Ok(Tlv::NodeId([
+            0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0
+        ])))
+    );
+    // Any body but 8 bytes is refused.
+    for n in [0usize, 7, 9, 16] {
+        let mut b = vec![7, n as u8];
+        b.extend(std::iter::repeat_n(0xa5u8, n));
         assert_eq!(
             Tlvs::new(&b).next(),
             Some(Err(Error::BadTlvLength)),

@@ -9,6 +9,7 @@
 //! | 4    | HOSTNAME | 1..=63 bytes of UTF-8                           |
 //! | 5    | NEIGHBOURS | n × (originator[16], link TQ u8), n ≤ 15      |
 //! | 6    | GW_CHOICE | originator[16] of the sender's chosen gateway (all zero: none) |
+//! | 7    | NODE_ID  | 8 bytes: the sender's node identity (zero-config duplicates) |
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -22,6 +23,9 @@ pub const TLV_GATEWAY: u8 = 3;
 pub const TLV_HOSTNAME: u8 = 4;
 pub const TLV_NEIGHBOURS: u8 = 5;
 pub const TLV_GW_CHOICE: u8 = 6;
+pub const TLV_NODE_ID: u8 = 7;
+/// Length of a NODE_ID body.
+pub const NODE_ID_LEN: usize = 8;
 /// One NEIGHBOURS entry: originator (16) + link TQ (1).
 pub const NEIGHBOUR_ENTRY_LEN: usize = 17;
 /// TLVs share the message framing: `type u8, length u8`.
@@ -43,6 +47,9 @@ pub enum Tlv<'a> {
     /// The gateway the originator sends its internet traffic to
     /// (`None`: it has none).
     GatewayChoice(Option<Ipv6Addr>),
+    /// The originator's node identity: tells two nodes that claim the same
+    /// originator address apart.
+    NodeId([u8; NODE_ID_LEN]),
     Unknown {
         kind: u8,
         body: &'a [u8],
@@ -96,6 +103,10 @@ impl<'a> Tlv<'a> {
                 let a = Ipv6Addr::from(a);
                 Ok(Tlv::GatewayChoice((!a.is_unspecified()).then_some(a)))
             }
+            TLV_NODE_ID => body
+                .try_into()
+                .map(Tlv::NodeId)
+                .map_err(|_| Error::BadTlvLength),
             kind => Ok(Tlv::Unknown { kind, body }),
         }
     }
@@ -108,6 +119,7 @@ impl<'a> Tlv<'a> {
             Tlv::Hostname(_) => TLV_HOSTNAME,
             Tlv::Neighbours(_) => TLV_NEIGHBOURS,
             Tlv::GatewayChoice(_) => TLV_GW_CHOICE,
+            Tlv::NodeId(_) => TLV_NODE_ID,
             Tlv::Unknown { kind, .. } => *kind,
         }
     }
@@ -119,6 +131,7 @@ impl<'a> Tlv<'a> {
             Tlv::Hostname(h) => hostname_cut(h),
             Tlv::Neighbours(l) => l.body.len(),
             Tlv::GatewayChoice(_) => 16,
+            Tlv::NodeId(_) => NODE_ID_LEN,
             Tlv::Unknown { body, .. } => body.len().min(255),
         }
     }
@@ -151,6 +164,7 @@ impl<'a> Tlv<'a> {
             Tlv::GatewayChoice(g) => {
                 out.extend_from_slice(&g.unwrap_or(Ipv6Addr::UNSPECIFIED).octets())
             }
+            Tlv::NodeId(id) => out.extend_from_slice(id),
             Tlv::Unknown { body, .. } => out.extend_from_slice(&body[..len]),
         }
     }

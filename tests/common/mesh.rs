@@ -9,7 +9,7 @@
 //! traffic leaves the namespaces.
 #![allow(dead_code)]
 
-use super::{run, Netns};
+use super::{veth, Netns};
 
 use std::collections::BTreeSet;
 use std::fs::{File, OpenOptions};
@@ -134,22 +134,7 @@ impl Node {
     }
 
     pub fn ping(&self, addr: &str) -> bool {
-        Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &self.ns.name,
-                "ping",
-                "-n",
-                "-q",
-                "-c1",
-                "-W1",
-                addr,
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
+        self.ns.ping(addr)
     }
 
     pub fn nft(&self, ruleset: &str) {
@@ -281,20 +266,7 @@ impl Mesh {
     pub fn link(&self, a: u8, b: u8) {
         let (na, nb) = (self.node(a), self.node(b));
         let (ia, ib) = (format!("m{b}"), format!("m{a}"));
-        run(&[
-            "link",
-            "add",
-            &ia,
-            "netns",
-            &na.ns.name,
-            "type",
-            "veth",
-            "peer",
-            "name",
-            &ib,
-            "netns",
-            &nb.ns.name,
-        ]);
+        veth(&ia, &na.ns.name, &ib, &nb.ns.name);
         na.ns.ip(&["link", "set", &ia, "up"]);
         nb.ns.ip(&["link", "set", &ib, "up"]);
     }

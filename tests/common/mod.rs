@@ -51,6 +51,18 @@ impl Netns {
         ip_in(&self.name, args)
     }
 
+    /// One ping from inside the namespace, 1 s timeout.
+    pub fn ping(&self, addr: &str) -> bool {
+        Command::new("ip")
+            .args([
+                "netns", "exec", &self.name, "ping", "-n", "-q", "-c1", "-W1", addr,
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
     /// Like [`Netns::ip`], but a failure (e.g. an empty table that does
     /// not exist yet) gives an empty string.
     pub fn ip_lenient(&self, args: &[&str]) -> String {
@@ -140,12 +152,70 @@ impl Drop for Netns {
     }
 }
 
+/// A veth pair: `a` in namespace `a_ns`, its peer `b` in `b_ns`.
+pub fn veth(a: &str, a_ns: &str, b: &str, b_ns: &str) {
+    run(&[
+        "link", "add", a, "netns", a_ns, "type", "veth", "peer", "name", b, "netns", b_ns,
+    ]);
+}
+
 pub fn run(args: &[&str]) -> String {
     let out = Command::new("ip").args(args).output().expect("run ip");
     assert!(
         out.status.success(),
         "ip {}: {}",
         args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn have_tshark() -> bool {
+    Command::new("tshark")
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Captures Roost's datagrams on `dev` in namespace `ns` for `secs`
+/// seconds into `pcap`.
+pub fn tshark_capture(ns: &str, dev: &str, secs: u32, pcap: &std::path::Path) {
+    let out = Command::new("ip")
+        .args(["netns", "exec", ns, "tshark", "-q", "-i", dev])
+        .args([
+            "-a",
+            &format!("duration:{secs}"),
+            "-f",
+            "udp port 4310",
+            "-w",
+        ])
+        .arg(pcap)
+        .output();
+    tshark_output(out, "capture");
+}
+
+/// Decodes `pcap` with Roost's dissector: `-T fields` with `args` added.
+pub fn tshark_decode(pcap: &std::path::Path, args: &[&str]) -> String {
+    let lua = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/wireshark/roost.lua");
+    let out = Command::new("tshark")
+        .arg("-X")
+        .arg(format!("lua_script:{}", lua.display()))
+        .arg("-r")
+        .arg(pcap)
+        .args(["-T", "fields"])
+        .args(args)
+        .output();
+    tshark_output(out, "decode")
+}
+
+/// tshark's stdout; it must have succeeded.
+fn tshark_output(out: std::io::Result<std::process::Output>, what: &str) -> String {
+    let out = out.expect("run tshark");
+    assert!(
+        out.status.success(),
+        "tshark {what}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
