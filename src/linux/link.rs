@@ -11,12 +11,11 @@ use std::io;
 use std::net::{IpAddr, Ipv6Addr};
 use std::os::fd::{AsRawFd, RawFd};
 
-use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessage};
-use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
-use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
-
 use super::log;
-use super::nl::{self, Nl, Reply};
+use super::rtnl::addr::{self, IFA_F_DADFAILED, IFA_F_TENTATIVE};
+use super::rtnl::link::{self, IFF_LOWER_UP, IFF_UP};
+use super::rtnl::msg::AF_INET6;
+use super::rtnl::{self as nl, AddrMsg, Msg, Nl, Reply};
 
 /// What Roost needs to know of a link.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -79,12 +78,10 @@ impl LinkWatch {
     fn full_dump(&mut self) -> io::Result<()> {
         let mut conn = Nl::new(&[], false)?;
         self.links.clear();
-        for m in conn.dump(RouteNetlinkMessage::GetLink(LinkMessage::default()))? {
+        for m in conn.dump(link::dump_request())? {
             self.apply(m);
         }
-        let mut a = AddressMessage::default();
-        a.header.family = AddressFamily::Inet6;
-        for m in conn.dump(RouteNetlinkMessage::GetAddress(a))? {
+        for m in conn.dump(addr::dump_request(AF_INET6))? {
             self.apply(m);
         }
         Ok(())
@@ -114,61 +111,51 @@ impl LinkWatch {
         }
     }
 
-    fn apply(&mut self, msg: RouteNetlinkMessage) -> bool {
+    fn apply(&mut self, msg: Msg) -> bool {
         match msg {
-            RouteNetlinkMessage::NewLink(m) => {
-                let index = m.header.index;
+            Msg::NewLink(m) => {
+                let index = m.index;
                 let e = self.links.entry(index).or_default();
                 e.index = index;
-                e.up = m.header.flags.contains(LinkFlags::Up);
-                e.carrier = m.header.flags.contains(LinkFlags::LowerUp);
-                for a in &m.attributes {
-                    match a {
-                        LinkAttribute::IfName(n) => {
-                            if e.name != *n && !e.name.is_empty() {
-                                log::debug!("link #{index} renamed {} -> {n}", e.name);
-                            }
-                            e.name = n.clone();
-                        }
-                        LinkAttribute::Mtu(mtu) => e.mtu = *mtu,
-                        LinkAttribute::Address(b) => {
-                            e.mac = <[u8; 6]>::try_from(b.as_slice()).ok();
-                        }
-                        _ => {}
+                e.up = m.flags & IFF_UP != 0;
+                e.carrier = m.flags & IFF_LOWER_UP != 0;
+                if let Some(n) = m.name {
+                    if e.name != n && !e.name.is_empty() {
+                        log::debug!("link #{index} renamed {} -> {n}", e.name);
                     }
+                    e.name = n;
+                }
+                if let Some(mtu) = m.mtu {
+                    e.mtu = mtu;
+                }
+                if let Some(b) = m.address {
+                    e.mac = <[u8; 6]>::try_from(b.as_slice()).ok();
                 }
                 true
             }
-            RouteNetlinkMessage::DelLink(m) => self.links.remove(&m.header.index).is_some(),
-            RouteNetlinkMessage::NewAddress(m) => self.address(&m, true),
-            RouteNetlinkMessage::DelAddress(m) => self.address(&m, false),
+            Msg::DelLink(m) => self.links.remove(&m.index).is_some(),
+            Msg::NewAddr(m) => self.address(&m, true),
+            Msg::DelAddr(m) => self.address(&m, false),
             _ => false,
         }
     }
 
     /// A link-local IPv6 address appeared (or changed flags) or went away.
-    fn address(&mut self, m: &AddressMessage, add: bool) -> bool {
-        if m.header.family != AddressFamily::Inet6 {
+    fn address(&mut self, m: &AddrMsg, add: bool) -> bool {
+        if m.family != AF_INET6 {
             return false;
         }
-        let mut addr = None;
-        let mut flags = AddressFlags::from_bits_retain(u32::from(m.header.flags.bits()));
-        for a in &m.attributes {
-            match a {
-                AddressAttribute::Address(IpAddr::V6(a)) => addr = Some(*a),
-                AddressAttribute::Flags(f) => flags = *f,
-                _ => {}
-            }
-        }
+        let addr = match m.address {
+            Some(IpAddr::V6(a)) => Some(a),
+            _ => None,
+        };
         let Some(addr) = addr.filter(is_link_local) else {
             return false;
         };
-        let Some(link) = self.links.get_mut(&m.header.index) else {
+        let Some(link) = self.links.get_mut(&m.index) else {
             return false;
         };
-        let usable = add
-            && !flags.contains(AddressFlags::Tentative)
-            && !flags.contains(AddressFlags::Dadfailed);
+        let usable = add && m.flags & (IFA_F_TENTATIVE | IFA_F_DADFAILED) == 0;
         if usable {
             link.link_locals.insert(addr)
         } else {
