@@ -373,4 +373,68 @@ mod tests {
             .iter()
             .any(|m| matches!(m, Msg::NewLink(l) if l.name.as_deref() == Some("lo"))));
     }
+
+    /// Datagrams this kernel (6.x, x86_64) sent for `ip`-style dumps in a
+    /// namespace with lo, a veth pair, addresses, a proto-77 route in table
+    /// 76 and a proto-77 rule (fuzz/corpus/rtnl; little-endian bytes).
+    #[cfg(target_endian = "little")]
+    #[test]
+    fn captured_kernel_dumps() {
+        let corpus = |f: &str| {
+            std::fs::read(format!(
+                "{}/fuzz/corpus/rtnl/{f}",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .unwrap_or_default()
+        };
+        let mut links = Vec::new();
+        for f in ["link-0", "link-1", "link-2"] {
+            links.extend(parse(&corpus(f)));
+        }
+        let names: Vec<_> = links
+            .iter()
+            .filter_map(|r| match r {
+                Reply::Msg {
+                    msg: Msg::NewLink(l),
+                    ..
+                } => l.name.clone(),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(names, ["lo", "v1", "v0"]);
+        assert_eq!(links.last(), Some(&Reply::Done { seq: 1 }));
+        let ours: Vec<_> = parse(&corpus("route4-0"))
+            .into_iter()
+            .filter_map(|r| match r {
+                Reply::Msg {
+                    msg: Msg::NewRoute(m),
+                    ..
+                } if m.protocol == 77 => Some(m),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(ours.len(), 1);
+        assert_eq!(ours[0].table, 76);
+        assert_eq!(ours[0].dst, "10.8.0.0".parse().ok());
+        assert_eq!(ours[0].via, "fe80::1".parse().ok());
+        assert_eq!(ours[0].priority, Some(3));
+        let rules: Vec<_> = parse(&corpus("rule4-0"))
+            .into_iter()
+            .filter_map(|r| match r {
+                Reply::Msg {
+                    msg: Msg::NewRule(m),
+                    ..
+                } => Some(m),
+                _ => None,
+            })
+            .collect();
+        assert!(rules.iter().any(|r| r.priority == Some(7500)
+            && r.protocol == Some(77)
+            && r.suppress_prefixlen == Some(0)
+            && r.table == 254));
+        let addrs = parse(&corpus("addr4-0"));
+        assert!(addrs.iter().any(|r| matches!(r,
+            Reply::Msg { msg: Msg::NewAddr(a), .. } if a.local_addr() == "10.9.0.1".parse().ok()
+                && a.prefix_len == 24)));
+    }
 }
