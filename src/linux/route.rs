@@ -397,7 +397,7 @@ impl RouteSync {
                 retry_in_ms: b.until.since(now),
             })
             .collect();
-        failing.sort_by_key(|f| f.dst);
+        failing.sort_unstable_by_key(|f| f.dst);
         KernelSummary {
             table: self.table,
             protocol: ROUTE_PROTOCOL,
