@@ -76,9 +76,10 @@ impl MeshSocket {
         let o = OpenError::Other;
         set_int(&fd, libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_HOPS, 1).map_err(o)?;
         set_int(&fd, libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_LOOP, 0).map_err(o)?;
-        // Every datagram names its interface (scope id and packet info), so
-        // the default multicast interface is only a belt to those braces;
-        // qemu-user, for one, does not know this option.
+        // Every datagram names its interface (the group's scope id) and the
+        // socket is bound to it, so the default multicast interface is only
+        // a belt to those braces; qemu-user, for one, does not know this
+        // option.
         if let Err(e) = set_int(&fd, libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_IF, ifindex_c) {
             if e.raw_os_error() != Some(libc::ENOPROTOOPT) {
                 return Err(o(e));
