@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Coverage-guided fuzzing of the packet parser and the engine (libFuzzer via
-# the libfuzzer-sys crate, on the stable toolchain: the sanitizer-coverage
+# Coverage-guided fuzzing of the packet parser, the engine and the
+# rtnetlink parser (libFuzzer via the libfuzzer-sys crate, on the stable
+# toolchain: the sanitizer-coverage
 # instrumentation is plain LLVM passes, no nightly needed; no ASan).
 #
 #   bash scripts/fuzz.sh [SECONDS] [TARGET...]
 #
-# Builds fuzz/ and runs each target (default: parse engine) for SECONDS
+# Builds fuzz/ and runs each target (default: parse engine rtnl) for SECONDS
 # (default 30), starting from the seeds in fuzz/corpus/TARGET; new inputs go
 # to a temporary directory (pass ROOST_FUZZ_KEEP=DIR to keep them). Exits
 # non-zero on a crash (the input is written to fuzz/artifacts/TARGET/).
@@ -16,7 +17,7 @@ cd "$(dirname "$0")/../fuzz"
 secs="${1:-30}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(parse engine)
+[ ${#targets[@]} -gt 0 ] || targets=(parse engine rtnl)
 triple="$(rustc -vV | sed -n 's/^host: //p')"
 
 export RUSTFLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \

@@ -8,7 +8,7 @@ use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 use roost::config::{DEFAULT_GROUP, DEFAULT_PORT};
-use roost::linux::nl::wait_readable;
+use roost::linux::rtnl::wait_readable;
 use roost::linux::socket::{MeshSocket, OpenError, Received};
 
 #[test]

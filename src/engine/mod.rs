@@ -664,7 +664,7 @@ impl Engine {
             .filter(|o| o.alts.iter().any(|(k, _)| k == key))
             .map(|o| o.addr)
             .collect();
-        affected.sort();
+        affected.sort_unstable();
         for a in affected {
             self.reselect(now, a, None);
         }
@@ -1177,7 +1177,7 @@ impl Engine {
         // one per hundred originators known), and on the next one after the
         // set of neighbours changed.
         let mut set: Vec<Ipv6Addr> = self.own_topology().iter().map(|(o, _)| *o).collect();
-        set.sort();
+        set.sort_unstable();
         // Large meshes refresh the map more slowly: its cost grows with the
         // number of originators (changes are still sent at once).
         let scale = (self.origs.len() / 100).max(1) as u32;
@@ -1216,7 +1216,7 @@ impl Engine {
             }
         }
         let mut v: Vec<(Ipv6Addr, u8)> = best.into_iter().collect();
-        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        v.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         v
     }
 
@@ -1306,7 +1306,7 @@ impl Engine {
         let q = self.own_ogm(now, OGM_FLAG_UPDATE, true, choice);
         self.queue_on(now, id, q, None, false);
         let mut list: Vec<&Originator> = self.origs.values().filter(|o| o.best.is_some()).collect();
-        list.sort_by_key(|o| o.addr);
+        list.sort_unstable_by_key(|o| o.addr);
         let qs: Vec<(QueuedOgm, Option<IfaceId>)> = list
             .iter()
             .map(|o| (update_of(o, true), o.best.map(|b| b.0)))
@@ -1469,7 +1469,7 @@ impl Engine {
                     touched.push(o.addr);
                 }
             }
-            touched.sort();
+            touched.sort_unstable();
             for a in touched {
                 self.reselect(now, a, None);
             }
@@ -1497,7 +1497,7 @@ impl Engine {
         self.reqs_seen
             .retain(|_, t| now.since(*t) < REQUEST_SPACING_MS * 4);
         let mut pending = self.pending_requests.clone();
-        pending.sort();
+        pending.sort_unstable();
         for a in pending {
             self.maybe_request(now, a);
         }
@@ -1523,7 +1523,7 @@ impl Engine {
                 affected.push(o.addr);
             }
         }
-        affected.sort();
+        affected.sort_unstable();
         for a in affected {
             self.reselect(now, a, None);
         }

@@ -159,7 +159,7 @@ pub(super) fn snapshot(e: &super::Engine, now: super::Time) -> Status {
                 .collect(),
         })
         .collect();
-    originators.sort_by_key(|o| o.originator);
+    originators.sort_unstable_by_key(|o| o.originator);
     Status {
         originator: e.cfg.originator,
         announced: e.own_announce.clone(),
@@ -212,7 +212,7 @@ pub(super) fn topology(e: &super::Engine) -> Topology {
         local: true,
     }];
     let mut origs: Vec<_> = e.origs.values().collect();
-    origs.sort_by_key(|o| o.addr);
+    origs.sort_unstable_by_key(|o| o.addr);
     for o in &origs {
         nodes.push(TopoNode {
             originator: o.addr,

@@ -8,27 +8,17 @@
 use std::io;
 use std::net::{IpAddr, Ipv6Addr};
 
-use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
-use netlink_packet_route::address::{
-    AddressAttribute, AddressFlags, AddressMessage, AddressProtocol, AddressScope,
-};
-use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
-
-use super::nl::Nl;
+use super::rtnl::addr::{self, IFA_F_NODAD, RTM_DELADDR, RTM_NEWADDR};
+use super::rtnl::msg::{AF_INET6, NLM_F_CREATE, NLM_F_EXCL};
+use super::rtnl::{AddrMsg, Msg, Nl};
 use crate::config::ROUTE_PROTOCOL;
 
-fn message(ifindex: u32, addr: Ipv6Addr) -> AddressMessage {
-    let mut m = AddressMessage::default();
-    m.header.family = AddressFamily::Inet6;
-    m.header.prefix_len = 128;
-    m.header.scope = AddressScope::Universe;
-    m.header.index = ifindex;
-    m.attributes = vec![
-        AddressAttribute::Address(IpAddr::V6(addr)),
-        AddressAttribute::Flags(AddressFlags::Nodad),
-        AddressAttribute::Protocol(AddressProtocol::Other(ROUTE_PROTOCOL)),
-    ];
-    m
+fn message(ifindex: u32, addr: Ipv6Addr) -> AddrMsg {
+    AddrMsg {
+        flags: IFA_F_NODAD,
+        proto: Some(ROUTE_PROTOCOL),
+        ..AddrMsg::new(IpAddr::V6(addr), 128, ifindex)
+    }
 }
 
 fn result(errno: Option<i32>) -> io::Result<()> {
@@ -42,7 +32,7 @@ fn result(errno: Option<i32>) -> io::Result<()> {
 /// Adds `addr`/128 to `ifindex` as Roost's. An address that is already
 /// there is left alone: `AlreadyExists`.
 pub fn add(ifindex: u32, addr: Ipv6Addr) -> io::Result<()> {
-    let req = RouteNetlinkMessage::NewAddress(message(ifindex, addr));
+    let req = message(ifindex, addr).request(RTM_NEWADDR);
     let codes = Nl::new(&[], false)?.request(vec![(NLM_F_CREATE | NLM_F_EXCL, req)])?;
     result(codes.first().copied())
 }
@@ -50,30 +40,20 @@ pub fn add(ifindex: u32, addr: Ipv6Addr) -> io::Result<()> {
 /// Deletes `addr`/128 from `ifindex`; callers only pass addresses
 /// [`list`] says are Roost's.
 pub fn del(ifindex: u32, addr: Ipv6Addr) -> io::Result<()> {
-    let req = RouteNetlinkMessage::DelAddress(message(ifindex, addr));
+    let req = message(ifindex, addr).request(RTM_DELADDR);
     let codes = Nl::new(&[], false)?.request(vec![(0, req)])?;
     result(codes.first().copied())
 }
 
 /// Roost's addresses (protocol [`ROUTE_PROTOCOL`]): (ifindex, address).
 pub fn list() -> io::Result<Vec<(u32, Ipv6Addr)>> {
-    let mut q = AddressMessage::default();
-    q.header.family = AddressFamily::Inet6;
     let mut out = Vec::new();
-    for m in Nl::new(&[], false)?.dump(RouteNetlinkMessage::GetAddress(q))? {
-        let RouteNetlinkMessage::NewAddress(m) = m else {
+    for m in Nl::new(&[], false)?.dump(addr::dump_request(AF_INET6))? {
+        let Msg::NewAddr(m) = m else {
             continue;
         };
-        let ours = m
-            .attributes
-            .iter()
-            .any(|a| matches!(a, AddressAttribute::Protocol(p) if u8::from(*p) == ROUTE_PROTOCOL));
-        let addr = m.attributes.iter().find_map(|a| match a {
-            AddressAttribute::Address(IpAddr::V6(a)) => Some(*a),
-            _ => None,
-        });
-        if let (true, Some(a)) = (ours, addr) {
-            out.push((m.header.index, a));
+        if let (Some(ROUTE_PROTOCOL), Some(IpAddr::V6(a))) = (m.proto, m.address) {
+            out.push((m.index, a));
         }
     }
     Ok(out)

@@ -18,13 +18,11 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::{AsRawFd, RawFd};
 
-use netlink_packet_core::{NLM_F_CREATE, NLM_F_REPLACE};
-use netlink_packet_route::route::{RouteMessage, RouteProtocol, RouteType};
-use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
-
 use super::log;
-use super::nl::{Nl, Reply};
 use super::route::{dump_tables, parse_route, route_message, KernelRoute};
+use super::rtnl::msg::{AF_INET, AF_INET6};
+use super::rtnl::route::{self as rt, RTM_DELROUTE, RTM_NEWROUTE, RTN_UNICAST};
+use super::rtnl::{Msg, Nl, Reply, RouteMsg, NLM_F_CREATE, NLM_F_REPLACE};
 use super::rules::{self, Rule};
 use crate::config::{ROUTE_PROTOCOL, RULE_PRIO_PIN};
 use crate::engine::gateway::{GatewayPlan, GwPath, Pin};
@@ -98,7 +96,7 @@ impl GatewaySync {
         let mut nl = Nl::new(&[], false)?;
         let reqs = stale
             .iter()
-            .map(|(t, k)| (0, RouteNetlinkMessage::DelRoute(route_message(*t, k, true))))
+            .map(|(t, k)| (0, route_message(*t, k, true).request(RTM_DELROUTE)))
             .collect();
         let n = nl.request(reqs)?.iter().filter(|c| **c == 0).count();
         self.routes.clear();
@@ -187,7 +185,7 @@ impl GatewaySync {
             .map(|(t, r)| {
                 (
                     NLM_F_CREATE | NLM_F_REPLACE,
-                    RouteNetlinkMessage::NewRoute(route_message(*t, r, false)),
+                    route_message(*t, r, false).request(RTM_NEWROUTE),
                 )
             })
             .collect();
@@ -212,7 +210,7 @@ impl GatewaySync {
             .collect();
         let reqs = gone
             .iter()
-            .map(|(t, r)| (0, RouteNetlinkMessage::DelRoute(route_message(*t, r, true))))
+            .map(|(t, r)| (0, route_message(*t, r, true).request(RTM_DELROUTE)))
             .collect();
         for ((t, r), code) in gone.iter().zip(nl.request(reqs)?) {
             if code != 0 && code != libc::ESRCH {
@@ -254,7 +252,7 @@ impl GatewaySync {
         let stale = dump_tables(|t| self.ours(t))?;
         let reqs = stale
             .iter()
-            .map(|(t, k)| (0, RouteNetlinkMessage::DelRoute(route_message(*t, k, true))))
+            .map(|(t, k)| (0, route_message(*t, k, true).request(RTM_DELROUTE)))
             .collect();
         nl.request(reqs)?;
         let old: Vec<Rule> = self.rules.iter().copied().collect();
@@ -285,12 +283,11 @@ impl UplinkWatch {
                 Ok(replies) => {
                     for r in replies {
                         if let Reply::Msg {
-                            msg: RouteNetlinkMessage::NewRoute(m) | RouteNetlinkMessage::DelRoute(m),
+                            msg: Msg::NewRoute(m) | Msg::DelRoute(m),
                             ..
                         } = r
                         {
-                            maybe |= m.header.destination_prefix_length == 0
-                                && m.header.protocol != RouteProtocol::Other(ROUTE_PROTOCOL);
+                            maybe |= m.dst_len == 0 && m.protocol != ROUTE_PROTOCOL;
                         }
                     }
                 }
@@ -311,11 +308,9 @@ impl AsRawFd for UplinkWatch {
 /// Roost's and does not leave by a mesh interface.
 pub fn has_uplink(mesh_ifindexes: &[u32]) -> io::Result<bool> {
     let mut conn = Nl::new(&[], false)?;
-    for family in [AddressFamily::Inet, AddressFamily::Inet6] {
-        let mut m = RouteMessage::default();
-        m.header.address_family = family;
-        for msg in conn.dump(RouteNetlinkMessage::GetRoute(m))? {
-            if let RouteNetlinkMessage::NewRoute(m) = msg {
+    for family in [AF_INET, AF_INET6] {
+        for msg in conn.dump(rt::dump_request(family))? {
+            if let Msg::NewRoute(m) = msg {
                 if is_uplink(&m, mesh_ifindexes) {
                     return Ok(true);
                 }
@@ -325,11 +320,8 @@ pub fn has_uplink(mesh_ifindexes: &[u32]) -> io::Result<bool> {
     Ok(false)
 }
 
-fn is_uplink(m: &RouteMessage, mesh: &[u32]) -> bool {
-    if m.header.destination_prefix_length != 0
-        || m.header.kind != RouteType::Unicast
-        || m.header.protocol == RouteProtocol::Other(ROUTE_PROTOCOL)
-    {
+fn is_uplink(m: &RouteMsg, mesh: &[u32]) -> bool {
+    if m.dst_len != 0 || m.kind != RTN_UNICAST || m.protocol == ROUTE_PROTOCOL {
         return false;
     }
     match parse_route(m) {

@@ -12,12 +12,11 @@ use std::io;
 use std::net::{IpAddr, Ipv6Addr};
 use std::os::fd::{AsRawFd, RawFd};
 
-use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessage};
-use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
-use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
-
 use super::log;
-use super::nl::{self, Nl, Reply};
+use super::rtnl::addr::{self, IFA_F_DADFAILED, IFA_F_TENTATIVE};
+use super::rtnl::link::{self, IFF_LOWER_UP, IFF_UP};
+use super::rtnl::msg::{AF_INET, AF_INET6};
+use super::rtnl::{self as nl, AddrMsg, Msg, Nl, Reply};
 
 /// What Roost needs to know of a link.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -104,13 +103,11 @@ impl LinkWatch {
     fn full_dump(&mut self) -> io::Result<()> {
         let mut conn = Nl::new(&[], false)?;
         self.links.clear();
-        for m in conn.dump(RouteNetlinkMessage::GetLink(LinkMessage::default()))? {
+        for m in conn.dump(link::dump_request())? {
             self.apply(m);
         }
-        for family in [AddressFamily::Inet, AddressFamily::Inet6] {
-            let mut a = AddressMessage::default();
-            a.header.family = family;
-            for m in conn.dump(RouteNetlinkMessage::GetAddress(a))? {
+        for family in [AF_INET, AF_INET6] {
+            for m in conn.dump(addr::dump_request(family))? {
                 self.apply(m);
             }
         }
@@ -141,60 +138,47 @@ impl LinkWatch {
         }
     }
 
-    fn apply(&mut self, msg: RouteNetlinkMessage) -> bool {
+    fn apply(&mut self, msg: Msg) -> bool {
         match msg {
-            RouteNetlinkMessage::NewLink(m) => {
-                let index = m.header.index;
+            Msg::NewLink(m) => {
+                let index = m.index;
                 let e = self.links.entry(index).or_default();
                 e.index = index;
-                e.up = m.header.flags.contains(LinkFlags::Up);
-                e.carrier = m.header.flags.contains(LinkFlags::LowerUp);
-                for a in &m.attributes {
-                    match a {
-                        LinkAttribute::IfName(n) => {
-                            if e.name != *n && !e.name.is_empty() {
-                                log::debug!("link #{index} renamed {} -> {n}", e.name);
-                            }
-                            e.name = n.clone();
-                        }
-                        LinkAttribute::Mtu(mtu) => e.mtu = *mtu,
-                        LinkAttribute::Address(b) => {
-                            e.mac = <[u8; 6]>::try_from(b.as_slice()).ok();
-                        }
-                        _ => {}
+                e.up = m.flags & IFF_UP != 0;
+                e.carrier = m.flags & IFF_LOWER_UP != 0;
+                if let Some(n) = m.name {
+                    if e.name != n && !e.name.is_empty() {
+                        log::debug!("link #{index} renamed {} -> {n}", e.name);
                     }
+                    e.name = n;
+                }
+                if let Some(mtu) = m.mtu {
+                    e.mtu = mtu;
+                }
+                if let Some(b) = m.address {
+                    e.mac = <[u8; 6]>::try_from(b.as_slice()).ok();
                 }
                 true
             }
-            RouteNetlinkMessage::DelLink(m) => self.links.remove(&m.header.index).is_some(),
-            RouteNetlinkMessage::NewAddress(m) => self.address(&m, true),
-            RouteNetlinkMessage::DelAddress(m) => self.address(&m, false),
+            Msg::DelLink(m) => self.links.remove(&m.index).is_some(),
+            Msg::NewAddr(m) => self.address(&m, true),
+            Msg::DelAddr(m) => self.address(&m, false),
             _ => false,
         }
     }
 
     /// An address appeared (or changed flags) or went away.
-    fn address(&mut self, m: &AddressMessage, add: bool) -> bool {
-        let mut addr = None;
-        let mut flags = AddressFlags::from_bits_retain(u32::from(m.header.flags.bits()));
-        for a in &m.attributes {
-            match a {
-                // IPv4: IFA_LOCAL is the interface's address (IFA_ADDRESS
-                // the peer's on point-to-point links); IPv6 has IFA_ADDRESS.
-                AddressAttribute::Local(a @ IpAddr::V4(_)) => addr = Some(*a),
-                AddressAttribute::Address(a) if addr.is_none() => addr = Some(*a),
-                AddressAttribute::Flags(f) => flags = *f,
-                _ => {}
-            }
-        }
-        let Some(link) = self.links.get_mut(&m.header.index) else {
+    fn address(&mut self, m: &AddrMsg, add: bool) -> bool {
+        let Some(link) = self.links.get_mut(&m.index) else {
             return false;
         };
-        let addr = match addr {
+        // IPv4: IFA_LOCAL is the interface's address (IFA_ADDRESS the
+        // peer's on point-to-point links); IPv6 has IFA_ADDRESS.
+        let addr = match m.local_addr() {
             Some(IpAddr::V6(a)) if is_link_local(&a) => a,
             Some(a) => {
-                let key = (a, m.header.prefix_len);
-                return if add && !flags.contains(AddressFlags::Dadfailed) {
+                let key = (a, m.prefix_len);
+                return if add && m.flags & IFA_F_DADFAILED == 0 {
                     link.addrs.insert(key)
                 } else {
                     link.addrs.remove(&key)
@@ -202,9 +186,7 @@ impl LinkWatch {
             }
             None => return false,
         };
-        let usable = add
-            && !flags.contains(AddressFlags::Tentative)
-            && !flags.contains(AddressFlags::Dadfailed);
+        let usable = add && m.flags & (IFA_F_TENTATIVE | IFA_F_DADFAILED) == 0;
         if usable {
             link.link_locals.insert(addr)
         } else {

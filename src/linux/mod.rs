@@ -2,7 +2,7 @@
 //!
 //! Each concern has its own module: [`time`] (monotonic clock), [`socket`]
 //! (per-interface UDP), [`route`] (kernel route sync), [`rules`] (ip rules),
-//! [`link`] (link/address watch), [`gateway`] (gateway routes, pins, uplink watch), [`iftype`], [`sysctl`], [`control`]
+//! [`link`] (link/address watch), [`rtnl`] (the rtnetlink codec and socket), [`gateway`] (gateway routes, pins, uplink watch), [`iftype`], [`sysctl`], [`control`]
 //! (control socket), [`signals`], [`log`]; [`daemon`] ties them together.
 
 pub mod addr;
@@ -12,9 +12,9 @@ pub mod gateway;
 pub mod iftype;
 pub mod link;
 pub mod log;
-pub mod nl;
 pub mod query;
 pub mod route;
+pub mod rtnl;
 pub mod rules;
 pub mod signals;
 pub mod socket;

@@ -272,7 +272,7 @@ fn gateways(ctx: &Ctx) -> Value {
         .iter()
         .filter(|o| o.gateway.is_some())
         .collect();
-    gws.sort_by(|a, b| b.tq.cmp(&a.tq).then(a.originator.cmp(&b.originator)));
+    gws.sort_unstable_by(|a, b| b.tq.cmp(&a.tq).then(a.originator.cmp(&b.originator)));
     let list: Vec<Value> = gws
         .iter()
         .map(|o| {

@@ -17,15 +17,15 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::{AsRawFd, RawFd};
 use std::time::Duration;
 
-use netlink_packet_core::{NLM_F_ACK, NLM_F_CREATE, NLM_F_REPLACE};
-use netlink_packet_route::route::{
-    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
-    RouteVia,
-};
-use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
-
 use super::log;
-use super::nl::{self, Nl, Reply};
+use super::rtnl::msg::{AF_INET, AF_INET6};
+use super::rtnl::route::{
+    self as rt, RTM_DELROUTE, RTM_NEWROUTE, RTN_UNICAST, RTN_UNSPEC, RT_SCOPE_NOWHERE,
+    RT_SCOPE_UNIVERSE,
+};
+use super::rtnl::{
+    self as nl, Msg, Nl, Reply, Req, RouteMsg, NLM_F_ACK, NLM_F_CREATE, NLM_F_REPLACE,
+};
 use crate::config::ROUTE_PROTOCOL;
 use crate::engine::{Route, RouteChange, Time};
 use crate::prefix::Prefix;
@@ -219,15 +219,15 @@ impl RouteSync {
         }
     }
 
-    fn request(&self, op: &Op) -> (u16, RouteNetlinkMessage) {
+    fn request(&self, op: &Op) -> (u16, Req) {
         match op {
             Op::Set(k) => (
                 NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE,
-                RouteNetlinkMessage::NewRoute(route_message(self.table, k, false)),
+                route_message(self.table, k, false).request(RTM_NEWROUTE),
             ),
             Op::Del(k) => (
                 NLM_F_ACK,
-                RouteNetlinkMessage::DelRoute(route_message(self.table, k, true)),
+                route_message(self.table, k, true).request(RTM_DELROUTE),
             ),
         }
     }
@@ -339,12 +339,7 @@ impl RouteSync {
         let mut conn = Nl::new(&[], false)?;
         let reqs = routes
             .iter()
-            .map(|k| {
-                (
-                    0,
-                    RouteNetlinkMessage::DelRoute(route_message(self.table, k, true)),
-                )
-            })
+            .map(|k| (0, route_message(self.table, k, true).request(RTM_DELROUTE)))
             .collect();
         let codes = conn.request(reqs)?;
         let mut n = 0;
@@ -402,7 +397,7 @@ impl RouteSync {
                 retry_in_ms: b.until.since(now),
             })
             .collect();
-        failing.sort_by_key(|f| f.dst);
+        failing.sort_unstable_by_key(|f| f.dst);
         KernelSummary {
             table: self.table,
             protocol: ROUTE_PROTOCOL,
@@ -456,12 +451,10 @@ pub fn dump(table: u32) -> io::Result<Vec<KernelRoute>> {
 pub fn dump_tables(want: impl Fn(u32) -> bool) -> io::Result<Vec<(u32, KernelRoute)>> {
     let mut conn = Nl::new(&[], false)?;
     let mut out = Vec::new();
-    for family in [AddressFamily::Inet, AddressFamily::Inet6] {
-        let mut m = RouteMessage::default();
-        m.header.address_family = family;
-        for msg in conn.dump(RouteNetlinkMessage::GetRoute(m))? {
-            if let RouteNetlinkMessage::NewRoute(m) = msg {
-                if m.header.protocol != RouteProtocol::Other(ROUTE_PROTOCOL) {
+    for family in [AF_INET, AF_INET6] {
+        for msg in conn.dump(rt::dump_request(family))? {
+            if let Msg::NewRoute(m) = msg {
+                if m.protocol != ROUTE_PROTOCOL {
                     continue;
                 }
                 if let Some((t, k)) = parse_route(&m) {
@@ -475,81 +468,52 @@ pub fn dump_tables(want: impl Fn(u32) -> bool) -> io::Result<Vec<(u32, KernelRou
     Ok(out)
 }
 
-/// The table and route of a route message (any protocol).
-pub(crate) fn parse_route(m: &RouteMessage) -> Option<(u32, KernelRoute)> {
-    let mut t = u32::from(m.header.table);
-    let mut dst: Option<IpAddr> = None;
-    let mut via = Ipv6Addr::UNSPECIFIED;
-    let mut oif = 0;
-    let mut metric = 0;
-    for a in &m.attributes {
-        match a {
-            RouteAttribute::Table(x) => t = *x,
-            RouteAttribute::Destination(RouteAddress::Inet(a)) => dst = Some(IpAddr::V4(*a)),
-            RouteAttribute::Destination(RouteAddress::Inet6(a)) => dst = Some(IpAddr::V6(*a)),
-            RouteAttribute::Gateway(RouteAddress::Inet6(a)) => via = *a,
-            RouteAttribute::Via(RouteVia::Inet6(a)) => via = *a,
-            RouteAttribute::Oif(i) => oif = *i,
-            RouteAttribute::Priority(p) => metric = *p,
-            _ => {}
-        }
-    }
-    let dst = match (dst, m.header.address_family) {
+/// The table and route of a route message (any protocol). The next hop is
+/// the IPv6 gateway (RTA_GATEWAY or RTA_VIA); unspecified if there is none.
+pub(crate) fn parse_route(m: &RouteMsg) -> Option<(u32, KernelRoute)> {
+    let v6 = |a: Option<IpAddr>| match a {
+        Some(IpAddr::V6(a)) => Some(a),
+        _ => None,
+    };
+    let via = v6(m.via).or(v6(m.gateway)).unwrap_or(Ipv6Addr::UNSPECIFIED);
+    let dst = match (m.dst, m.family) {
         (Some(a), _) => a,
-        (None, AddressFamily::Inet) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-        (None, AddressFamily::Inet6) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+        (None, AF_INET) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        (None, AF_INET6) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
         _ => return None,
     };
     Some((
-        t,
+        m.table,
         KernelRoute {
-            dst: Prefix::new(dst, m.header.destination_prefix_length)?,
+            dst: Prefix::new(dst, m.dst_len)?,
             via,
-            oif,
-            metric,
+            oif: m.oif.unwrap_or(0),
+            metric: m.priority.unwrap_or(0),
         },
     ))
 }
 
 /// The netlink message adding (`del == false`) or deleting `k`.
-pub(crate) fn route_message(table: u32, k: &KernelRoute, del: bool) -> RouteMessage {
-    let mut m = RouteMessage::default();
+pub(crate) fn route_message(table: u32, k: &KernelRoute, del: bool) -> RouteMsg {
     let v4 = k.dst.is_ipv4();
-    m.header = RouteHeader::default();
-    m.header.address_family = if v4 {
-        AddressFamily::Inet
-    } else {
-        AddressFamily::Inet6
-    };
-    m.header.destination_prefix_length = k.dst.len();
-    // Tables above 255 only fit RTA_TABLE; RT_TABLE_COMPAT (252) marks that.
-    m.header.table = u8::try_from(table).unwrap_or(252);
-    m.header.protocol = RouteProtocol::Other(ROUTE_PROTOCOL);
-    if del {
-        // Match any scope and type; only ours (protocol) with this metric.
-        m.header.scope = RouteScope::NoWhere;
-        m.header.kind = RouteType::Unspec;
-    } else {
-        m.header.scope = RouteScope::Universe;
-        m.header.kind = RouteType::Unicast;
-    }
-    if k.dst.len() > 0 {
-        m.attributes
-            .push(RouteAttribute::Destination(RouteAddress::from(
-                k.dst.addr(),
-            )));
-    }
-    m.attributes.push(RouteAttribute::Table(table));
-    m.attributes.push(RouteAttribute::Priority(k.metric));
-    if !del {
-        m.attributes.push(RouteAttribute::Oif(k.oif));
-        if v4 {
-            m.attributes
-                .push(RouteAttribute::Via(RouteVia::Inet6(k.via)));
+    RouteMsg {
+        family: if v4 { AF_INET } else { AF_INET6 },
+        dst_len: k.dst.len(),
+        // Tables above 255 only fit RTA_TABLE (the header says 252).
+        table,
+        protocol: ROUTE_PROTOCOL,
+        // Deleting matches any scope and type; only ours (protocol) with
+        // this metric.
+        scope: if del {
+            RT_SCOPE_NOWHERE
         } else {
-            m.attributes
-                .push(RouteAttribute::Gateway(RouteAddress::Inet6(k.via)));
-        }
+            RT_SCOPE_UNIVERSE
+        },
+        kind: if del { RTN_UNSPEC } else { RTN_UNICAST },
+        dst: (k.dst.len() > 0).then(|| k.dst.addr()),
+        gateway: (!del && !v4).then_some(IpAddr::V6(k.via)),
+        via: (!del && v4).then_some(IpAddr::V6(k.via)),
+        oif: (!del).then_some(k.oif),
+        priority: Some(k.metric),
     }
-    m
 }

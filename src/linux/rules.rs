@@ -13,13 +13,10 @@
 
 use std::io;
 
-use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
-use netlink_packet_route::route::RouteProtocol;
-use netlink_packet_route::rule::{RuleAction, RuleAttribute, RuleMessage};
-use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
-
 use super::log;
-use super::nl::Nl;
+use super::rtnl::msg::{AF_INET, AF_INET6};
+use super::rtnl::rule::{self, FR_ACT_TO_TBL, RTM_DELRULE, RTM_NEWRULE};
+use super::rtnl::{Msg, Nl, RuleMsg, NLM_F_CREATE, NLM_F_EXCL};
 use crate::config::{ROUTE_PROTOCOL, RULE_PRIO_GATEWAY, RULE_PRIO_MAIN_SPECIFIC, RULE_PRIO_TABLE};
 use crate::prefix::Prefix;
 
@@ -54,29 +51,17 @@ pub fn layout(table: u32, gateway_table: u32) -> Vec<Rule> {
     v
 }
 
-fn message(r: &Rule) -> RuleMessage {
-    let mut m = RuleMessage::default();
-    m.header.family = if r.v4 {
-        AddressFamily::Inet
-    } else {
-        AddressFamily::Inet6
-    };
-    m.header.action = RuleAction::ToTable;
-    m.header.table = u8::try_from(r.table).unwrap_or(0);
-    m.attributes.push(RuleAttribute::Priority(r.priority));
-    m.attributes.push(RuleAttribute::Table(r.table));
-    m.attributes
-        .push(RuleAttribute::Protocol(RouteProtocol::Other(
-            ROUTE_PROTOCOL,
-        )));
-    if let Some(s) = r.suppress_prefixlen {
-        m.attributes.push(RuleAttribute::SuppressPrefixLen(s));
+fn message(r: &Rule) -> RuleMsg {
+    RuleMsg {
+        family: if r.v4 { AF_INET } else { AF_INET6 },
+        src_len: r.src.map_or(0, |p| p.len()),
+        action: FR_ACT_TO_TBL,
+        table: r.table,
+        priority: Some(r.priority),
+        protocol: Some(ROUTE_PROTOCOL),
+        suppress_prefixlen: r.suppress_prefixlen,
+        src: r.src.map(|p| p.addr()),
     }
-    if let Some(p) = r.src {
-        m.header.src_len = p.len();
-        m.attributes.push(RuleAttribute::Source(p.addr()));
-    }
-    m
 }
 
 /// Removes rules of earlier runs, then adds the layout.
@@ -93,16 +78,8 @@ pub fn change(add: &[Rule], del: &[Rule]) -> io::Result<()> {
     let mut nl = Nl::new(&[], false)?;
     let reqs = add
         .iter()
-        .map(|r| {
-            (
-                NLM_F_CREATE | NLM_F_EXCL,
-                RouteNetlinkMessage::NewRule(message(r)),
-            )
-        })
-        .chain(
-            del.iter()
-                .map(|r| (0, RouteNetlinkMessage::DelRule(message(r)))),
-        )
+        .map(|r| (NLM_F_CREATE | NLM_F_EXCL, message(r).request(RTM_NEWRULE)))
+        .chain(del.iter().map(|r| (0, message(r).request(RTM_DELRULE))))
         .collect();
     let all = add
         .iter()
@@ -133,15 +110,10 @@ pub fn change(add: &[Rule], del: &[Rule]) -> io::Result<()> {
 pub fn remove_all() -> io::Result<usize> {
     let mut nl = Nl::new(&[], false)?;
     let mut ours = Vec::new();
-    for family in [AddressFamily::Inet, AddressFamily::Inet6] {
-        let mut m = RuleMessage::default();
-        m.header.family = family;
-        for msg in nl.dump(RouteNetlinkMessage::GetRule(m))? {
-            if let RouteNetlinkMessage::NewRule(r) = msg {
-                let tagged = r.attributes.iter().any(|a| {
-                    matches!(a, RuleAttribute::Protocol(p) if *p == RouteProtocol::Other(ROUTE_PROTOCOL))
-                });
-                if tagged {
+    for family in [AF_INET, AF_INET6] {
+        for msg in nl.dump(rule::dump_request(family))? {
+            if let Msg::NewRule(r) = msg {
+                if r.protocol == Some(ROUTE_PROTOCOL) {
                     ours.push(r);
                 }
             }
@@ -149,7 +121,7 @@ pub fn remove_all() -> io::Result<usize> {
     }
     let reqs = ours
         .into_iter()
-        .map(|r| (0, RouteNetlinkMessage::DelRule(r)))
+        .map(|r| (0, r.request(RTM_DELRULE)))
         .collect();
     let mut n = 0;
     for code in nl.request(reqs)? {

@@ -9,7 +9,7 @@
 //! Multicast: joined on the interface's ifindex, hop limit 1, no loopback,
 //! `IPV6_MULTICAST_IF` set; datagrams go to `[group%ifindex]:port` from the
 //! interface's link-local address (given per datagram with `IPV6_PKTINFO`).
-//! `IPV6_RECVPKTINFO` tells which interface a datagram arrived on.
+//! The device binding is also what keeps datagrams of other interfaces out.
 
 use std::ffi::OsString;
 use std::io::{self, IoSlice, IoSliceMut};
@@ -17,8 +17,7 @@ use std::net::{Ipv6Addr, SocketAddrV6};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 use nix::sys::socket::{
-    self, sockopt, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags, SockFlag,
-    SockType, SockaddrIn6,
+    self, sockopt, AddressFamily, ControlMessage, MsgFlags, SockFlag, SockType, SockaddrIn6,
 };
 
 use super::link::is_link_local;
@@ -36,7 +35,6 @@ pub enum OpenError {
 
 pub struct MeshSocket {
     fd: OwnedFd,
-    ifindex: u32,
     group: SockaddrIn6,
 }
 
@@ -73,15 +71,15 @@ impl MeshSocket {
         .map_err(other)?;
         socket::setsockopt(&fd, sockopt::BindToDevice, &OsString::from(ifname)).map_err(other)?;
         socket::setsockopt(&fd, sockopt::Ipv6V6Only, &true).map_err(other)?;
-        socket::setsockopt(&fd, sockopt::Ipv6RecvPacketInfo, &true).map_err(other)?;
         let ifindex_c = libc::c_int::try_from(ifindex)
             .map_err(|_| OpenError::Other(io::Error::other("ifindex out of range")))?;
         let o = OpenError::Other;
         set_int(&fd, libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_HOPS, 1).map_err(o)?;
         set_int(&fd, libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_LOOP, 0).map_err(o)?;
-        // Every datagram names its interface (scope id and packet info), so
-        // the default multicast interface is only a belt to those braces;
-        // qemu-user, for one, does not know this option.
+        // Every datagram names its interface (the group's scope id) and the
+        // socket is bound to it, so the default multicast interface is only
+        // a belt to those braces; qemu-user, for one, does not know this
+        // option.
         if let Err(e) = set_int(&fd, libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_IF, ifindex_c) {
             if e.raw_os_error() != Some(libc::ENOPROTOOPT) {
                 return Err(o(e));
@@ -102,18 +100,21 @@ impl MeshSocket {
         set_raw(&fd, libc::IPPROTO_IPV6, libc::IPV6_ADD_MEMBERSHIP, &mreq).map_err(o)?;
         Ok(MeshSocket {
             fd,
-            ifindex,
             group: SockaddrIn6::from(SocketAddrV6::new(group, port, 0, ifindex)),
         })
     }
 
     /// Sends one datagram to the group from link-local `src`.
     pub fn send(&self, bytes: &[u8], src: Ipv6Addr) -> io::Result<()> {
+        // The interface is already fixed by the socket's device and the
+        // group's scope id; ifindex 0 here says "that one" and keeps the
+        // message free of host-order integers (qemu-user does not
+        // byte-swap in6_pktinfo for big-endian guests).
         let info = libc::in6_pktinfo {
             ipi6_addr: libc::in6_addr {
                 s6_addr: src.octets(),
             },
-            ipi6_ifindex: self.ifindex,
+            ipi6_ifindex: 0,
         };
         let cmsg = [ControlMessage::Ipv6PacketInfo(&info)];
         let iov = [IoSlice::new(bytes)];
@@ -129,15 +130,14 @@ impl MeshSocket {
     }
 
     /// Receives one datagram into `buf`: `Ok(None)` when none is waiting.
-    /// Datagrams from other interfaces, truncated ones and ones from
-    /// non-link-local sources come back as [`Received::Dropped`].
+    /// Truncated datagrams and ones from non-link-local sources come back
+    /// as [`Received::Dropped`].
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<Option<Received>> {
-        let mut cmsg = nix::cmsg_space!(libc::in6_pktinfo);
         let mut iov = [IoSliceMut::new(buf)];
         let msg = match socket::recvmsg::<SockaddrIn6>(
             self.fd.as_raw_fd(),
             &mut iov,
-            Some(&mut cmsg),
+            None,
             MsgFlags::empty(),
         ) {
             Ok(m) => m,
@@ -148,17 +148,10 @@ impl MeshSocket {
         if msg.flags.contains(MsgFlags::MSG_TRUNC) {
             return Ok(Some(Received::Dropped("truncated")));
         }
-        let mut ifindex = None;
-        if let Ok(cmsgs) = msg.cmsgs() {
-            for c in cmsgs {
-                if let ControlMessageOwned::Ipv6PacketInfo(i) = c {
-                    ifindex = Some(i.ipi6_ifindex);
-                }
-            }
-        }
-        if ifindex.is_some_and(|i| i != self.ifindex) {
-            return Ok(Some(Received::Dropped("wrong interface")));
-        }
+        // No arrival-interface check here: SO_BINDTODEVICE makes the kernel
+        // deliver only datagrams that arrived on this socket's interface.
+        // (The packet info and the source's scope id say the same on a
+        // real kernel; qemu-user garbles both for big-endian guests.)
         let Some(src) = msg.address.map(|a| a.ip()) else {
             return Ok(Some(Received::Dropped("no source address")));
         };

@@ -140,7 +140,7 @@ fn router_mac(sys: &Path, ifname: &str) -> Result<[u8; 6], String> {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| n != "lo")
         .collect();
-    names.sort();
+    names.sort_unstable();
     names.iter().find_map(|n| read(n)).ok_or_else(|| {
         format!(
             "no MAC address: {ifname} has none and no interface in {} has one (give --mac)",
