@@ -6,7 +6,7 @@
 //!        | up0                          | up0
 //!   G1 (node 1) --- 3 --- 4 --- 6 (client)
 //!   G2 (node 2) --/  \--- 5 --/
-//!       (link 2-3 loses 30 %: G1 is the better gateway)
+//!       (link 2-3 loses 20 %: G1 is the better gateway)
 //! ```
 //!
 //! Gateways run `--gateway auto` and NAT (nft masquerade, IPv4 and IPv6)
@@ -169,12 +169,12 @@ fn gateway_failover_tcp_and_flaps() {
         }
         m.node_mut(g).extra = vec!["--gateway".into(), "auto=50/10".into()];
     }
-    // G2's mesh link loses 30 % each way: G1 is the better gateway.
+    // G2's mesh link loses 20 % each way (at 30 %, 8 hellos in a row are lost once in ~15 000, which under load took G2 off the mesh in one run of ~100 s): G1 is the better gateway.
     for (node, dev) in [(2u8, "m3"), (3, "m2")] {
-        lossy(m.node(node), dev, 30);
+        lossy(m.node(node), dev, 20);
     }
     m.start_all();
-    // 30 % loss on G2's link slows the last routes at G2 and G3.
+    // 20 % loss on G2's link slows the last routes at G2 and G3.
     m.wait_converged(Duration::from_secs(60));
     let g1 = m.node(1).v6();
     let t = wait_until("the client to choose G1", Duration::from_secs(40), || {
