@@ -9,7 +9,7 @@
 //! Multicast: joined on the interface's ifindex, hop limit 1, no loopback,
 //! `IPV6_MULTICAST_IF` set; datagrams go to `[group%ifindex]:port` from the
 //! interface's link-local address (given per datagram with `IPV6_PKTINFO`).
-//! The device binding is also what keeps datagrams of other interfaces out.
+//! `IPV6_RECVPKTINFO` tells which interface a datagram arrived on.
 
 use std::ffi::OsString;
 use std::io::{self, IoSlice, IoSliceMut};
@@ -17,7 +17,8 @@ use std::net::{Ipv6Addr, SocketAddrV6};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 use nix::sys::socket::{
-    self, sockopt, AddressFamily, ControlMessage, MsgFlags, SockFlag, SockType, SockaddrIn6,
+    self, sockopt, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags, SockFlag,
+    SockType, SockaddrIn6,
 };
 
 use super::link::is_link_local;
@@ -35,7 +36,12 @@ pub enum OpenError {
 
 pub struct MeshSocket {
     fd: OwnedFd,
+    ifindex: u32,
     group: SockaddrIn6,
+    /// Send packet info with interface index 0 (set after the kernel
+    /// refused our index with EINVAL: qemu-user passes `in6_pktinfo`
+    /// through unswapped to big-endian guests).
+    pktinfo_any: std::cell::Cell<bool>,
 }
 
 fn set_int(fd: &OwnedFd, level: libc::c_int, name: libc::c_int, v: libc::c_int) -> io::Result<()> {
@@ -71,15 +77,15 @@ impl MeshSocket {
         .map_err(other)?;
         socket::setsockopt(&fd, sockopt::BindToDevice, &OsString::from(ifname)).map_err(other)?;
         socket::setsockopt(&fd, sockopt::Ipv6V6Only, &true).map_err(other)?;
+        socket::setsockopt(&fd, sockopt::Ipv6RecvPacketInfo, &true).map_err(other)?;
         let ifindex_c = libc::c_int::try_from(ifindex)
             .map_err(|_| OpenError::Other(io::Error::other("ifindex out of range")))?;
         let o = OpenError::Other;
         set_int(&fd, libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_HOPS, 1).map_err(o)?;
         set_int(&fd, libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_LOOP, 0).map_err(o)?;
-        // Every datagram names its interface (the group's scope id) and the
-        // socket is bound to it, so the default multicast interface is only
-        // a belt to those braces; qemu-user, for one, does not know this
-        // option.
+        // Every datagram names its interface (scope id and packet info), so
+        // the default multicast interface is only a belt to those braces;
+        // qemu-user, for one, does not know this option.
         if let Err(e) = set_int(&fd, libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_IF, ifindex_c) {
             if e.raw_os_error() != Some(libc::ENOPROTOOPT) {
                 return Err(o(e));
@@ -100,21 +106,33 @@ impl MeshSocket {
         set_raw(&fd, libc::IPPROTO_IPV6, libc::IPV6_ADD_MEMBERSHIP, &mreq).map_err(o)?;
         Ok(MeshSocket {
             fd,
+            ifindex,
             group: SockaddrIn6::from(SocketAddrV6::new(group, port, 0, ifindex)),
+            pktinfo_any: std::cell::Cell::new(false),
         })
     }
 
     /// Sends one datagram to the group from link-local `src`.
     pub fn send(&self, bytes: &[u8], src: Ipv6Addr) -> io::Result<()> {
-        // The interface is already fixed by the socket's device and the
-        // group's scope id; ifindex 0 here says "that one" and keeps the
-        // message free of host-order integers (qemu-user does not
-        // byte-swap in6_pktinfo for big-endian guests).
+        let r = self.send_with(bytes, src, self.pktinfo_any.get());
+        if r.as_ref()
+            .is_err_and(|e| e.raw_os_error() == Some(libc::EINVAL))
+            && !self.pktinfo_any.get()
+        {
+            // The interface is fixed by the device binding and the group's
+            // scope id anyway; index 0 says "that one".
+            self.pktinfo_any.set(true);
+            return self.send_with(bytes, src, true);
+        }
+        r
+    }
+
+    fn send_with(&self, bytes: &[u8], src: Ipv6Addr, any: bool) -> io::Result<()> {
         let info = libc::in6_pktinfo {
             ipi6_addr: libc::in6_addr {
                 s6_addr: src.octets(),
             },
-            ipi6_ifindex: 0,
+            ipi6_ifindex: if any { 0 } else { self.ifindex },
         };
         let cmsg = [ControlMessage::Ipv6PacketInfo(&info)];
         let iov = [IoSlice::new(bytes)];
@@ -130,14 +148,15 @@ impl MeshSocket {
     }
 
     /// Receives one datagram into `buf`: `Ok(None)` when none is waiting.
-    /// Truncated datagrams and ones from non-link-local sources come back
-    /// as [`Received::Dropped`].
+    /// Datagrams from other interfaces, truncated ones and ones from
+    /// non-link-local sources come back as [`Received::Dropped`].
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<Option<Received>> {
+        let mut cmsg = nix::cmsg_space!(libc::in6_pktinfo);
         let mut iov = [IoSliceMut::new(buf)];
         let msg = match socket::recvmsg::<SockaddrIn6>(
             self.fd.as_raw_fd(),
             &mut iov,
-            None,
+            Some(&mut cmsg),
             MsgFlags::empty(),
         ) {
             Ok(m) => m,
@@ -148,10 +167,19 @@ impl MeshSocket {
         if msg.flags.contains(MsgFlags::MSG_TRUNC) {
             return Ok(Some(Received::Dropped("truncated")));
         }
-        // No arrival-interface check here: SO_BINDTODEVICE makes the kernel
-        // deliver only datagrams that arrived on this socket's interface.
-        // (The packet info and the source's scope id say the same on a
-        // real kernel; qemu-user garbles both for big-endian guests.)
+        let mut ifindex = None;
+        if let Ok(cmsgs) = msg.cmsgs() {
+            for c in cmsgs {
+                if let ControlMessageOwned::Ipv6PacketInfo(i) = c {
+                    ifindex = Some(i.ipi6_ifindex);
+                }
+            }
+        }
+        // qemu-user hands big-endian guests the index in the host's byte
+        // order; no real interface has that other index.
+        if ifindex.is_some_and(|i| i != self.ifindex && i.swap_bytes() != self.ifindex) {
+            return Ok(Some(Received::Dropped("wrong interface")));
+        }
         let Some(src) = msg.address.map(|a| a.ip()) else {
             return Ok(Some(Received::Dropped("no source address")));
         };
