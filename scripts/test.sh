@@ -17,7 +17,8 @@
 #                                        failover is slower or it has a loop)
 #   cross/build.sh for mips and mipsel (static router binaries; installs
 #   Debian's rustc-web toolchain and zig on first use, ~1.8 GB) and
-#   cross/mixed-mesh.sh (x86_64 -- mipsel under qemu -- x86_64 netns mesh)
+#   cross/mixed-mesh.sh (x86_64 -- mipsel, then mips, under qemu -- x86_64
+#   netns mesh)
 # ROOST_SKIP_CROSS=1 leaves the last two out (for quick local runs; CI
 # does not set it).
 # and exits non-zero on the first failure. Root is needed for the network
@@ -89,6 +90,8 @@ else
     bash cross/build.sh mips-unknown-linux-musl mipsel-unknown-linux-musl
     step "Mixed-architecture mesh: x86_64 -- mipsel under qemu-user -- x86_64"
     ROOST_NATIVE=target/release/roost bash cross/mixed-mesh.sh mipsel-unknown-linux-musl
+    step "Mixed-architecture mesh: x86_64 -- mips (big-endian) under qemu-user -- x86_64"
+    ROOST_NATIVE=target/release/roost bash cross/mixed-mesh.sh mips-unknown-linux-musl
 fi
 
 printf '\n\033[1mAll tests passed\033[0m in %d s\n' $(($(date +%s) - start))
