@@ -126,6 +126,8 @@ pub struct Engine {
     own_tlvs: Vec<u8>,
     next_ogm: Time,
     last_own_bump: Option<Time>,
+    /// Our TLVs changed: the next own OGM is repeated.
+    own_tlvs_changed: bool,
     next_housekeeping: Time,
     routes: RouteTable,
     out: VecDeque<Output>,
@@ -207,6 +209,7 @@ impl Engine {
             own_seqno,
             next_ogm: first_ogm,
             last_own_bump: None,
+            own_tlvs_changed: false,
             next_housekeeping: now.plus(HOUSEKEEPING_MS),
             routes: RouteTable::default(),
             out: VecDeque::new(),
@@ -293,6 +296,7 @@ impl Engine {
         }
         self.own_announce = new;
         self.own_tlvs = self.encode_own_tlvs();
+        self.own_tlvs_changed = true;
         self.bump_own(now, OGM_FLAG_URGENT);
     }
 
@@ -412,6 +416,7 @@ impl Engine {
                 if offer != self.cfg.gateway_offer {
                     self.cfg.gateway_offer = offer;
                     self.own_tlvs = self.encode_own_tlvs();
+                    self.own_tlvs_changed = true;
                     self.gw.dirty = true;
                     self.update_gateways(now);
                     self.bump_own(now, OGM_FLAG_URGENT);
@@ -767,6 +772,7 @@ impl Engine {
             decode_tlvs(o);
             self.routes.originator_changed(o);
             if before != (o.gateway, o.gw_choice, o.announced.clone()) {
+                o.tlvs_changed_at = Some(ogm.seqno);
                 self.gw
                     .note(o.addr, o.gateway.is_some(), o.gw_choice.is_some());
                 // Even when it announces neither now, the plan may drop it.
@@ -1033,7 +1039,11 @@ impl Engine {
                     tq: o.best_tq,
                     flags: ogm.flags & (OGM_FLAG_URGENT | OGM_FLAG_RESTARTED),
                     tlvs: o.tlvs.clone(),
-                    repeat: 0,
+                    repeat: if o.tlvs_changed_at == Some(ogm.seqno) {
+                        params::TLV_CHANGE_REPEATS
+                    } else {
+                        0
+                    },
                 };
                 flooded = true;
                 self.queue_all(now, q, Some(k.0), urgent);
@@ -1191,6 +1201,7 @@ impl Engine {
         // when it changed, and once more as "none" when it went away
         // (receivers keep the last one they heard).
         let choice = self.gateway_choice();
+        let choice_before = self.gw.sent.flatten();
         let with_choice = match (choice, self.gw.sent) {
             (Some(_), sent) if with_topology || sent != Some(choice) => Some(choice),
             (None, Some(Some(_))) => Some(None),
@@ -1199,7 +1210,12 @@ impl Engine {
         if with_choice.is_some() {
             self.gw.sent = with_choice;
         }
-        let q = self.own_ogm(now, flags, with_topology, with_choice);
+        let mut q = self.own_ogm(now, flags, with_topology, with_choice);
+        if std::mem::take(&mut self.own_tlvs_changed)
+            || with_choice.is_some_and(|c| c != choice_before)
+        {
+            q.repeat = params::TLV_CHANGE_REPEATS;
+        }
         self.queue_all(now, q, None, urgent);
     }
 

@@ -124,6 +124,9 @@ pub struct Originator {
     /// Raw TLVs from the newest OGM that carried them, re-sent verbatim.
     pub tlvs: Vec<u8>,
     tlv_seqno: Option<u32>,
+    /// The seqno whose OGM changed its gateway offer, gateway choice or
+    /// announcements.
+    pub tlvs_changed_at: Option<u32>,
     pub announced: Vec<Prefix>,
     pub hostname: Option<String>,
     pub gateway: Option<(u32, u32)>,
@@ -159,6 +162,7 @@ impl Originator {
             advertised_tq: 0,
             tlvs: Vec::new(),
             tlv_seqno: None,
+            tlvs_changed_at: None,
             announced: Vec::new(),
             hostname: None,
             gateway: None,

@@ -13,6 +13,11 @@ pub const TQ_MIN_USABLE: u8 = 5;
 pub const TQ_AVG_RING: usize = 4;
 /// Retractions are sent this many extra times (with the next hellos).
 pub const RETRACT_REPEATS: u8 = 2;
+/// An OGM whose TLVs changed (announcements, gateway offer or choice) is
+/// sent, and forwarded, this many extra times: gateway pins along the
+/// path hinge on those TLVs, and one lost copy would leave a hop on a stale
+/// choice until the next round, 30 s later.
+pub const TLV_CHANGE_REPEATS: u8 = 1;
 /// Seqnos further behind than this (or further ahead than 2^31) are outside
 /// the window: dropped, unless accepted as a reboot (see `reset_protection_ms`).
 pub const SEQNO_WINDOW: u32 = 64;
