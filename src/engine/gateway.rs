@@ -23,6 +23,11 @@ pub const SWITCH_SETTLE_MS: u64 = 10_000;
 /// moves a client a few times at most, not at every flap.
 pub const SWITCH_DAMPING_MS: u64 = 300_000;
 const MAX_DAMPING_SHIFT: u32 = 4;
+/// A chosen gateway whose route just went away while the next hops left
+/// are only waiting for a newer seqno (asked for; usually under a second)
+/// stays chosen this long: a lost flood copy on the other path must not
+/// move the client and break its NAT sessions.
+pub const GW_HOLD_MS: u64 = 3_000;
 
 /// How a client chooses among gateways (after batman-adv's `gw_sel_class`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -153,6 +158,13 @@ impl Selector {
     /// beaten it by the margin for [`SWITCH_SETTLE_MS`]; when it is gone,
     /// the best candidate is taken at once.
     pub fn update(&mut self, now: Time, cands: &[Candidate]) -> bool {
+        self.update_holding(now, cands, false)
+    }
+
+    /// [`Selector::update`], where `holding` says the current gateway is
+    /// not a candidate only because its route is recovering (see
+    /// [`GW_HOLD_MS`]): it is then kept.
+    pub fn update_holding(&mut self, now: Time, cands: &[Candidate], holding: bool) -> bool {
         let class = self.class;
         let best = cands.iter().max_by(|a, b| {
             score(class, a)
@@ -166,6 +178,10 @@ impl Selector {
             .taken_at
             .is_some_and(|t| now.since(t) < SWITCH_SETTLE_MS);
         let next = match (cur, best) {
+            (None, _) if holding && self.current.is_some() => {
+                self.challenger = None;
+                self.current
+            }
             (None, b) => {
                 self.challenger = None;
                 // Only the very first choice gets the grace: after losing a
@@ -386,6 +402,25 @@ mod tests {
         assert!(s.update(Time(t + 15_000), &[]));
         assert_eq!(s.current, None);
         assert_eq!(s.switches, 5);
+    }
+
+    #[test]
+    fn a_recovering_gateway_is_held() {
+        let mut s = Selector::new(GwClass::Tq(20));
+        s.update(Time(0), &[cand(1, 250, 10), cand(2, 200, 10)]);
+        // Gateway 1's route is recovering: kept, however good 2 is.
+        assert!(!s.update_holding(Time(20_000), &[cand(2, 255, 10)], true));
+        assert_eq!(s.current, Some(cand(1, 0, 0).addr));
+        assert_eq!(s.switches, 1);
+        // Back: nothing moved.
+        assert!(!s.update(Time(20_500), &[cand(1, 250, 10), cand(2, 255, 10)]));
+        // The hold is over (the engine stops holding): the other at once.
+        assert!(s.update_holding(Time(24_000), &[cand(2, 255, 10)], false));
+        assert_eq!(s.current, Some(cand(2, 0, 0).addr));
+        // Holding with no choice keeps none and takes the best.
+        let mut n = Selector::new(GwClass::Tq(20));
+        assert!(n.update_holding(Time(0), &[cand(2, 200, 10)], true));
+        assert_eq!(n.current, Some(cand(2, 0, 0).addr));
     }
 
     #[test]

@@ -360,11 +360,23 @@ impl Engine {
         } else {
             gateway::candidates(&self.origs, &self.gw.known, own)
         };
+        // The chosen gateway's route is recovering: unreachable for less
+        // than the hold time, with next hops that only lack a newer seqno
+        // (a request for it is pending).
+        let holding = self.gateway_choice().is_some_and(|g| {
+            self.pending_requests.contains(&g)
+                && self.origs.get(&g).is_some_and(|o| {
+                    o.best.is_none()
+                        && o.gateway.is_some()
+                        && o.unreachable_since
+                            .is_some_and(|t| now.since(t) < gateway::GW_HOLD_MS)
+                })
+        });
         let changed = self
             .gw
             .selector
             .as_mut()
-            .is_some_and(|sel| sel.update(now, &cands));
+            .is_some_and(|sel| sel.update_holding(now, &cands, holding));
         if changed {
             self.gw.dirty = true;
             // Tell the mesh at once, so every hop pins our traffic.
