@@ -7,7 +7,8 @@
 //!   carrier, measured with a continuous ping;
 //! * `kill_and_restart_*`: a SIGKILLed daemon restarts without duplicate or
 //!   stale routes, and its routes come back quickly;
-//! * `sigterm_cleanup`: SIGTERM removes Roost's routes and rules only;
+//! * `sigterm_cleanup`: SIGTERM removes Roost's routes, rules and managed
+//!   neighbour entries only;
 //! * `interfaces_come_and_go`: an interface missing at start is adopted when
 //!   it appears; one deleted and re-created at run time is picked up again.
 //!
@@ -340,12 +341,25 @@ fn sigterm_cleanup() {
         "static",
     ]);
     ns.ip(&["rule", "add", "pref", "8000", "lookup", "176"]);
+    ns.ip(&[
+        "-6",
+        "neigh",
+        "add",
+        "fe80::98",
+        "lladdr",
+        "02:00:00:00:00:98",
+        "dev",
+        "m2",
+        "nud",
+        "permanent",
+    ]);
     let foreign = |ns: &Netns| {
         let mut v = Vec::new();
         for fam in ["-4", "-6"] {
             v.push(ns.ip(&[fam, "route", "show", "table", "76", "proto", "static"]));
         }
         v.push(ns.ip(&["rule", "show", "pref", "8000"]));
+        v.push(ns.ip(&["-6", "neigh", "show", "fe80::98"]));
         v
     };
     let before = foreign(ns);
@@ -356,6 +370,23 @@ fn sigterm_cleanup() {
     assert!(n1.ns.ip(&["rule"]).contains("lookup 76 proto 77"));
     assert!(n1.ns.ip(&["-6", "rule"]).contains("lookup 76 proto 77"));
     assert_eq!(foreign(&n1.ns), before, "foreign routes touched at start");
+    // The neighbour's link-local has a managed kernel entry of Roost's.
+    let peer = m
+        .node(2)
+        .ns
+        .ip(&["-6", "-br", "addr", "show", "dev", "m1", "scope", "link"]);
+    let peer = peer
+        .split_whitespace()
+        .nth(2)
+        .and_then(|a| a.split('/').next())
+        .unwrap_or_default()
+        .to_string();
+    assert!(peer.starts_with("fe80::"), "{peer}");
+    let entries = n1.ns.ip(&["-6", "neigh", "show", "proto", "77"]);
+    assert!(
+        entries.contains(&peer) && entries.contains("managed"),
+        "{peer}: {entries}"
+    );
 
     let code = m.node_mut(1).stop(nix::sys::signal::Signal::SIGTERM);
     assert_eq!(code, Some(0));
@@ -366,6 +397,11 @@ fn sigterm_cleanup() {
         assert!(!rules.contains("proto 77"), "rules left: {rules}");
     }
     assert_eq!(foreign(&n1.ns), before, "foreign routes touched at stop");
+    let entries = n1.ns.ip(&["-6", "neigh", "show", "proto", "77"]);
+    assert!(
+        entries.trim().is_empty(),
+        "neighbour entries left: {entries}"
+    );
     assert!(!n1.sock.exists(), "control socket left");
     // The other node is unaffected (and will lose its routes to node 1).
     assert!(m.node(2).daemon.is_some());

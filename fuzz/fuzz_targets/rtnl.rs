@@ -1,10 +1,10 @@
 //! The rtnetlink parser on arbitrary bytes (as if a datagram from the
-//! kernel): never panics, and every route, rule and address it accepts
+//! kernel): never panics, and every route, rule, address and neighbour entry it accepts
 //! encodes to a request that parses back to the same thing.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use roost::linux::rtnl::{self, msg, AddrMsg, LinkMsg, Msg, Reply, RouteMsg, RuleMsg};
+use roost::linux::rtnl::{self, msg, AddrMsg, LinkMsg, Msg, NeighMsg, Reply, RouteMsg, RuleMsg};
 
 fn round_trip(m: &Msg) {
     match m {
@@ -19,6 +19,10 @@ fn round_trip(m: &Msg) {
         Msg::NewAddr(a) | Msg::DelAddr(a) => {
             let q = a.request(rtnl::addr::RTM_NEWADDR);
             assert_eq!(AddrMsg::parse(&q.body).as_ref(), Some(a));
+        }
+        Msg::NewNeigh(n) => {
+            let q = n.request(rtnl::neigh::RTM_NEWNEIGH);
+            assert_eq!(NeighMsg::parse(&q.body).as_ref(), Some(n));
         }
         Msg::NewLink(_) | Msg::DelLink(_) => {}
     }
@@ -36,7 +40,7 @@ fuzz_target!(|data: &[u8]| {
         assert!(a.data.len() <= data.len());
     }
     let _ = LinkMsg::parse(data);
-    for kind in [16, 20, 24, 32] {
+    for kind in [16, 20, 24, 28, 32] {
         if let Some(m) = Msg::decode(kind, data) {
             round_trip(&m);
         }

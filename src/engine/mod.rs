@@ -61,6 +61,12 @@ pub const FRAME_OVERHEAD: u64 = 62;
 const IHU_BOOST: u8 = 3;
 /// Datagrams after start or interface-up that ask neighbours for a dump.
 const DUMP_REQ_COUNT: u8 = 3;
+/// Datagrams that carry a targeted dump request (lossy links).
+const DUMP_ASK_REPEATS: u8 = 3;
+/// Targeted dump requests pending per interface, at most.
+const MAX_DUMP_ASKS: usize = 32;
+/// Silently dropped neighbours remembered (for the route timeout), at most.
+const MAX_DROPPED_SILENT: usize = 256;
 /// Minimum spacing of full dumps on one interface.
 const DUMP_SPACING_MS: u64 = 1000;
 /// ... and of dumps that follow a challenge reply (authenticated meshes).
@@ -113,6 +119,9 @@ struct Iface {
     last_dump: Option<Time>,
     /// The due dump answers a challenge: spaced by `CHALLENGE_DUMP_SPACING_MS` only.
     dump_soon: bool,
+    /// Neighbours asked for a dump (wildcard SEQREQ targeted at them) and
+    /// how many more datagrams carry the request.
+    dump_asks: Vec<([u8; 8], u8)>,
 }
 
 /// The routing engine of one node.
@@ -136,6 +145,10 @@ pub struct Engine {
     reqs_seen: FxHashMap<(Ipv6Addr, u32), Time>,
     /// Originators with an outstanding seqno request, retried each second.
     pending_requests: Vec<Ipv6Addr>,
+    /// Neighbours we dropped as silent, and when: one heard again soon
+    /// after may never have noticed (loss is often one-way), so it will not
+    /// dump its table to us by itself; we ask it to.
+    dropped_silent: FxHashMap<NeighKey, Time>,
     started: Time,
     next_expiry_scan: Time,
     /// Own OGMs sent, and the neighbour set in the last NEIGHBOURS TLV.
@@ -215,6 +228,7 @@ impl Engine {
             out: VecDeque::new(),
             counters: Counters::default(),
             reqs_seen: FxHashMap::default(),
+            dropped_silent: FxHashMap::default(),
             pending_requests: Vec::new(),
             started: now,
             next_expiry_scan: now.plus(EXPIRY_SCAN_MS),
@@ -477,6 +491,7 @@ impl Engine {
             dump_due: false,
             last_dump: None,
             dump_soon: false,
+            dump_asks: Vec::new(),
         });
         if i.hellos == 0 {
             i.hello_seq = self.rng.next_u64() as u16;
@@ -580,6 +595,15 @@ impl Engine {
                 self.neighbours.insert(key, n);
                 self.out
                     .push_back(Output::Event(Event::NeighbourUp { iface, addr: src }));
+                if self.dropped_silent.remove(&key).is_some() {
+                    if let Some(i) = self.ifaces.get_mut(&iface) {
+                        let iid = IhuEntry::iid_of(&src);
+                        i.dump_asks.retain(|(t, _)| *t != iid);
+                        if i.dump_asks.len() < MAX_DUMP_ASKS {
+                            i.dump_asks.push((iid, DUMP_ASK_REPEATS));
+                        }
+                    }
+                }
                 true
             }
         };
@@ -1133,6 +1157,19 @@ impl Engine {
         if r.target != [0; 8] && r.target != IhuEntry::iid_of(&local) {
             return;
         }
+        if r.originator.is_unspecified() {
+            // A wildcard request: this neighbour wants our table (only
+            // when it asks us by name; dumps are spaced per interface).
+            if r.target != [0; 8] {
+                if let Some(i) = self.ifaces.get_mut(&key.0) {
+                    i.dump_due = true;
+                    // It lost our link quality report with us: resend it.
+                    i.ihu_boost = IHU_BOOST;
+                }
+                self.schedule_flush(now, key.0);
+            }
+            return;
+        }
         if r.originator == self.cfg.originator {
             if self
                 .last_own_bump
@@ -1419,6 +1456,16 @@ impl Engine {
         } else {
             0
         };
+        for (target, left) in &mut i.dump_asks {
+            i.queue.push_req(SeqReq {
+                originator: Ipv6Addr::UNSPECIFIED,
+                seqno: 0,
+                hop_limit: 1,
+                target: *target,
+            });
+            *left -= 1;
+        }
+        i.dump_asks.retain(|(_, left)| *left > 0);
         let mut seq = i.hello_seq;
         let (datagrams, sent) = i.queue.drain(ihu.as_deref(), limit, || {
             seq = seq.wrapping_add(1);
@@ -1487,6 +1534,8 @@ impl Engine {
 
     fn housekeeping(&mut self, now: Time) {
         let p = self.cfg.params.clone();
+        let keep = u64::from(p.route_timeout_ms);
+        self.dropped_silent.retain(|_, t| now.since(*t) < keep);
         // Expired alternatives are already ignored by selection; the scan
         // that frees them touches every originator, so it runs every 10 s.
         if now >= self.next_expiry_scan {
@@ -1534,6 +1583,9 @@ impl Engine {
     fn drop_neighbour(&mut self, now: Time, key: NeighKey, reason: &'static str) {
         if self.neighbours.remove(&key).is_none() {
             return;
+        }
+        if reason == "silent" && self.dropped_silent.len() < MAX_DROPPED_SILENT {
+            self.dropped_silent.insert(key, now);
         }
         self.out.push_back(Output::Event(Event::NeighbourDown {
             iface: key.0,

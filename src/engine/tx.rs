@@ -113,7 +113,12 @@ impl TxQueue {
     }
 
     pub fn push_req(&mut self, r: SeqReq) {
-        if !self.reqs.iter().any(|q| q.originator == r.originator) {
+        // One per originator; wildcard requests (originator `::`) one per
+        // target.
+        let dup = |q: &SeqReq| {
+            q.originator == r.originator && (!r.originator.is_unspecified() || q.target == r.target)
+        };
+        if !self.reqs.iter().any(dup) {
             self.reqs.push(r);
         }
     }

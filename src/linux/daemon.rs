@@ -18,7 +18,7 @@ use super::route::RouteSync;
 use super::signals::{Sig, Signals};
 use super::socket::{MeshSocket, OpenError, Received, HEADER_OVERHEAD};
 use super::time::Clock;
-use super::{addr, iftype, log, rules, sysctl, Error};
+use super::{addr, iftype, log, neigh, rules, sysctl, Error};
 use crate::config::{
     GatewayMode, Settings, DEFAULT_GATEWAY_TABLE, DEFAULT_PIN_TABLE_BASE, PIN_TABLES,
     RULE_PRIO_GATEWAY, RULE_PRIO_MAIN_SPECIFIC, RULE_PRIO_TABLE,
@@ -80,6 +80,9 @@ pub struct Daemon {
     announce: Vec<Prefix>,
     /// The derived originator must be (re)placed on its interface.
     own_addr_dirty: bool,
+    /// Neighbours get managed kernel neighbour entries (until the kernel
+    /// refuses them once).
+    managed_neigh: bool,
 }
 
 fn seed() -> u64 {
@@ -245,6 +248,7 @@ impl Daemon {
             rx_pending: Vec::new(),
             announce,
             own_addr_dirty: true,
+            managed_neigh: true,
         };
         if let Err(e) = d.finish_start() {
             d.shutdown();
@@ -296,6 +300,12 @@ impl Daemon {
                 "cannot install ip rules ({e}): the kernel does not support them; Roost's routes in table {table} are not used until rules like `ip rule add lookup {table}` are added by other means"
             ),
             Err(e) => return Err(Error::io("cannot install ip rules")(e)),
+        }
+        // Entries a crashed run left behind.
+        match neigh::remove_all() {
+            Ok(0) => {}
+            Ok(n) => log::info!("removed {n} stale neighbour entries"),
+            Err(e) => log::debug!("cannot list neighbour entries: {e}"),
         }
         self.sync_own_address();
         Ok(())
@@ -367,8 +377,13 @@ impl Daemon {
         }
     }
 
-    /// Removes Roost's routes, rules, own address and control socket.
+    /// Removes Roost's routes, rules, own address, neighbour entries and
+    /// control socket.
     pub fn shutdown(&mut self) {
+        match neigh::remove_all() {
+            Ok(n) => log::debug!("removed {n} neighbour entries"),
+            Err(e) => log::debug!("cannot remove neighbour entries: {e}"),
+        }
         match addr::list() {
             Ok(own) => {
                 for (ifindex, a) in own {
@@ -546,8 +561,15 @@ impl Daemon {
                 Output::Routes(changes) => self.route.apply(changes),
                 Output::Gateways(plan) => self.apply_gateways(&plan),
                 Output::Event(e) => {
-                    if let Event::Renumbered { .. } = e {
-                        self.own_addr_dirty = true;
+                    match e {
+                        Event::Renumbered { .. } => self.own_addr_dirty = true,
+                        Event::NeighbourUp { iface, addr } => self.keep_resolved(iface, addr),
+                        Event::NeighbourDown { iface, addr, .. } if self.managed_neigh => {
+                            if let Err(e) = neigh::del(iface, addr) {
+                                log::debug!("cannot remove the neighbour entry of {addr}: {e}");
+                            }
+                        }
+                        _ => {}
                     }
                     self.log_event(&e);
                 }
@@ -557,6 +579,28 @@ impl Daemon {
                     self.engine_deadline = t;
                     return;
                 }
+            }
+        }
+    }
+
+    /// Asks the kernel to keep neighbour `addr` resolved (see
+    /// [`neigh`]); a kernel that cannot is told so once.
+    fn keep_resolved(&mut self, iface: u32, addr: Ipv6Addr) {
+        if !self.managed_neigh {
+            return;
+        }
+        if let Err(e) = neigh::add_managed(iface, addr) {
+            let old_kernel = matches!(
+                e.raw_os_error(),
+                Some(libc::EINVAL | libc::EOPNOTSUPP | libc::EPROTONOSUPPORT)
+            );
+            if old_kernel {
+                self.managed_neigh = false;
+                log::warning!(
+                    "the kernel keeps no managed neighbour entries ({e}): next hops are resolved when traffic first needs them"
+                );
+            } else {
+                log::debug!("cannot add a neighbour entry for {addr}: {e}");
             }
         }
     }

@@ -12,6 +12,7 @@ pub mod gateway;
 pub mod iftype;
 pub mod link;
 pub mod log;
+pub mod neigh;
 pub mod query;
 pub mod route;
 pub mod rtnl;

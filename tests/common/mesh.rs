@@ -355,11 +355,16 @@ impl Mesh {
     }
 
     pub fn logs(&self) -> String {
+        // ROOST_TEST_LOG_LINES: how much of each log a failure shows.
+        let keep = std::env::var("ROOST_TEST_LOG_LINES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(40);
         let mut s = String::new();
         for n in &self.nodes {
             let log = std::fs::read_to_string(&n.log).unwrap_or_default();
             let lines: Vec<&str> = log.lines().collect();
-            let tail = &lines[lines.len().saturating_sub(40)..];
+            let tail = &lines[lines.len().saturating_sub(keep)..];
             s += &format!(
                 "--- node{} ({}) log tail:\n{}\n",
                 n.n,

@@ -1,5 +1,5 @@
 //! A small rtnetlink codec and socket: exactly the messages Roost uses
-//! (links, addresses, routes, rules), batching, sequence numbers, ACK and
+//! (links, addresses, routes, rules, neighbour entries), batching, sequence numbers, ACK and
 //! dump parsing.
 //!
 //! Nothing received from the kernel is trusted to parse: a message whose
@@ -12,6 +12,7 @@
 pub mod addr;
 pub mod link;
 pub mod msg;
+pub mod neigh;
 pub mod route;
 pub mod rule;
 
@@ -22,6 +23,7 @@ use std::time::Duration;
 pub use addr::AddrMsg;
 pub use link::LinkMsg;
 pub use msg::{Req, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE};
+pub use neigh::NeighMsg;
 pub use route::RouteMsg;
 pub use rule::RuleMsg;
 
@@ -48,6 +50,7 @@ pub enum Msg {
     DelRoute(RouteMsg),
     NewRule(RuleMsg),
     DelRule(RuleMsg),
+    NewNeigh(NeighMsg),
 }
 
 impl Msg {
@@ -63,6 +66,7 @@ impl Msg {
             route::RTM_DELROUTE => Msg::DelRoute(RouteMsg::parse(body)?),
             rule::RTM_NEWRULE => Msg::NewRule(RuleMsg::parse(body)?),
             rule::RTM_DELRULE => Msg::DelRule(RuleMsg::parse(body)?),
+            neigh::RTM_NEWNEIGH => Msg::NewNeigh(NeighMsg::parse(body)?),
             _ => return None,
         })
     }
