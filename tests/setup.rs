@@ -402,6 +402,7 @@ fn archer_c7_fresh_install() {
         assert_eq!(block(&parsed, "wireless", "mesh0")["ifname"], "mesh0");
     }
     check_roost_config(&cfg, &e, &[("mesh0", "wireless"), ("mesh1", "wireless")]);
+    check_transit_include(&tmp.0, "\"mesh0\", \"mesh1\"");
     let keys = fs::read_to_string(tmp.0.join("etc/dropbear/authorized_keys")).unwrap();
     assert!(keys.starts_with("ssh-ed25519 AAAA") && keys.ends_with("admin@example\n"));
     let mode = fs::metadata(tmp.0.join("etc/dropbear/authorized_keys"))
@@ -414,6 +415,37 @@ fn archer_c7_fresh_install() {
         .unwrap()
         .starts_with("root:::0:"));
     assert_idempotent(&site, &cfg);
+}
+
+/// The fw4 include keeping mesh transit out of conntrack names the mesh
+/// devices, and nft accepts it inside a table (as fw4 includes it).
+fn check_transit_include(root: &Path, set: &str) {
+    let path = root.join("etc/nftables.d/20-roost-transit.nft");
+    let text = fs::read_to_string(&path).unwrap();
+    let rule = format!("iifname {{ {set} }} fib daddr oifname {{ {set} }} notrack");
+    assert!(text.contains(&rule), "{text}");
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        assert!(!ci(), "CI=true: root needed to check the nft include");
+        eprintln!("not root: the nft include is not checked with nft -c");
+        return;
+    }
+    let wrapper = root.join("fw4-wrapper.nft");
+    fs::write(
+        &wrapper,
+        format!("table inet fw4 {{\n\tinclude \"{}\"\n}}\n", path.display()),
+    )
+    .unwrap();
+    let out = Command::new("nft")
+        .args(["-c", "-f"])
+        .arg(&wrapper)
+        .output()
+        .expect("nft (package nftables) runs");
+    assert!(
+        out.status.success(),
+        "nft -c: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// (package, section type, option) that `roost setup` owns; everything

@@ -2,6 +2,7 @@
 //! and the router's MAC address (docs/IMAGEBUILDER.md).
 //!
 //! It edits `/etc/config/{network,wireless,firewall,dhcp,system,roost}`
+//! (and writes fw4's include `/etc/nftables.d/20-roost-transit.nft`)
 //! in place with the round-tripping document model of [`doc`]: options it
 //! does not own are left as they are, comments stay, and a second run
 //! changes nothing. The addresses and the hostname come from
@@ -93,6 +94,9 @@ pub fn run(o: &Options) -> Result<String, Error> {
         }
     }
     let etc = o.config_dir.join("..");
+    if transit_rule(&etc.join(TRANSIT_NFT), &meshes)? {
+        changed.push(TRANSIT_NFT.into());
+    }
     if let Some(h) = &site.root_hash {
         if set_root_hash(&etc.join("shadow"), h)? {
             changed.push("shadow".into());
@@ -120,6 +124,55 @@ pub fn run(o: &Options) -> Result<String, Error> {
             format!("changed {}", changed.join(", "))
         }
     ))
+}
+
+/// fw4 includes every `/etc/nftables.d/*.nft` inside its `inet fw4` table.
+pub const TRANSIT_NFT: &str = "nftables.d/20-roost-transit.nft";
+
+/// The fw4 include that keeps mesh transit out of conntrack: traffic that
+/// arrives on a mesh interface and is routed out of one. At a gateway, a
+/// client's packet relayed that way once (while pins settle after a
+/// gateway change) would otherwise leave a conntrack entry without NAT
+/// that the rest of the flow follows out of the uplink (docs/CONFIG.md,
+/// NAT at the gateway). Also saves conntrack memory on relaying nodes.
+pub fn transit_nft(ifnames: &[String]) -> String {
+    let set = ifnames
+        .iter()
+        .map(|n| format!("\"{n}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "# Written by `roost setup`: mesh transit is not connection-tracked\n\
+         # (docs/CONFIG.md, \"NAT at the gateway\"). Included by fw4.\n\
+         chain roost_transit {{\n\
+         \ttype filter hook prerouting priority raw; policy accept;\n\
+         \tiifname {{ {set} }} fib daddr oifname {{ {set} }} notrack\n\
+         }}\n"
+    )
+}
+
+/// Writes (or, without mesh interfaces, removes) the transit include;
+/// returns whether the file changed.
+fn transit_rule(path: &Path, ifnames: &[String]) -> Result<bool, Error> {
+    let have = fs::read_to_string(path).ok();
+    if ifnames.is_empty() {
+        if have.is_none() {
+            return Ok(false);
+        }
+        fs::remove_file(path)
+            .map_err(|e| io_err(format!("{}: cannot remove: {e}", path.display())))?;
+        return Ok(true);
+    }
+    let want = transit_nft(ifnames);
+    if have.as_deref() == Some(want.as_str()) {
+        return Ok(false);
+    }
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir)
+            .map_err(|e| io_err(format!("{}: cannot create: {e}", dir.display())))?;
+    }
+    write_file(path, &want, 0o644)?;
+    Ok(true)
 }
 
 /// The MAC of `ifname`, else of the first interface (by name, not `lo`)
