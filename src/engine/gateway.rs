@@ -26,7 +26,8 @@ const MAX_DAMPING_SHIFT: u32 = 4;
 /// A chosen gateway whose route just went away while the next hops left
 /// are only waiting for a newer seqno (asked for; usually under a second)
 /// stays chosen this long: a lost flood copy on the other path must not
-/// move the client and break its NAT sessions.
+/// move the client and break its NAT sessions. So does a chosen gateway
+/// when no gateway at all is left (every neighbour lost for a moment).
 pub const GW_HOLD_MS: u64 = 3_000;
 
 /// How a client chooses among gateways (after batman-adv's `gw_sel_class`).
@@ -133,6 +134,10 @@ pub struct Selector {
     /// (routes still converging), a better one is taken without margin, so
     /// the first gateway heard at start does not stick.
     taken_at: Option<Time>,
+    /// Since when no gateway at all has been a candidate while we had one
+    /// chosen: the choice is kept for [`GW_HOLD_MS`] (there is nothing to
+    /// move to, and the same one back is then no move).
+    none_since: Option<Time>,
 }
 
 impl Selector {
@@ -145,6 +150,7 @@ impl Selector {
             last_move: None,
             damping: 0,
             taken_at: None,
+            none_since: None,
         }
     }
 
@@ -177,10 +183,22 @@ impl Selector {
         let fresh = self
             .taken_at
             .is_some_and(|t| now.since(t) < SWITCH_SETTLE_MS);
+        if best.is_some() {
+            self.none_since = None;
+        }
         let next = match (cur, best) {
             (None, _) if holding && self.current.is_some() => {
                 self.challenger = None;
                 self.current
+            }
+            (None, None) if self.current.is_some() => {
+                self.challenger = None;
+                let since = *self.none_since.get_or_insert(now);
+                if now.since(since) < GW_HOLD_MS {
+                    self.current
+                } else {
+                    None
+                }
             }
             (None, b) => {
                 self.challenger = None;
@@ -399,7 +417,10 @@ mod tests {
         // The chosen one vanishes: the other at once.
         assert!(s.update(Time(t + 14_500), &[cand(2, 100, 10)]));
         assert_eq!(s.current, Some(cand(2, 0, 0).addr));
-        assert!(s.update(Time(t + 15_000), &[]));
+        // None left: kept for the hold time, then none.
+        assert!(!s.update(Time(t + 15_000), &[]));
+        assert!(!s.update(Time(t + 17_999), &[]));
+        assert!(s.update(Time(t + 18_000), &[]));
         assert_eq!(s.current, None);
         assert_eq!(s.switches, 5);
     }

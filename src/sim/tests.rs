@@ -501,3 +501,48 @@ fn a_neighbour_heard_again_is_asked_for_its_table() {
     }
     eprintln!("worst {worst} ms");
 }
+
+#[test]
+fn losing_every_neighbour_for_a_moment_does_not_move_the_client() {
+    // As above, but 4→5 turns lossy only when the flapping starts: a
+    // neighbour measured clean is dropped after 2 missed hellos, so now
+    // and then the client loses both neighbours at once, and with them
+    // every gateway, for a moment. It keeps its choice (GW_HOLD_MS)
+    // instead of dropping it and taking the same one back: no move.
+    let topo = Topology::parse("edges:6:0-2,1-2,2-3,2-4,3-5,4-5", 0).unwrap();
+    let mut total = 0;
+    for seed in 1..=60 {
+        let mut c = SimConfig::new(topo.clone(), 110_000, seed);
+        c.kind = IfaceKind::Wired;
+        c.gateways.insert(0, (500, 100));
+        c.gateways.insert(1, (500, 100));
+        for (a, b) in [(1, 2), (2, 1)] {
+            c.link_loss.insert((a, b), 0.2);
+        }
+        for k in 0..10u64 {
+            let at = 60_000 + k * 4_000;
+            c.events.push(LinkEvent {
+                a: 3,
+                b: 5,
+                at_ms: at,
+                restore: false,
+            });
+            c.events.push(LinkEvent {
+                a: 3,
+                b: 5,
+                at_ms: at + 2_000,
+                restore: true,
+            });
+        }
+        let mut s = Sim::new(c);
+        s.run_until(59_900);
+        assert_eq!(s.engines[5].gateway_choice(), Some(originator(0)));
+        s.cfg.link_loss.insert((4, 5), 0.2);
+        let before = s.engines[5].gateway_role().2;
+        s.run_until(110_000);
+        let moves = s.engines[5].gateway_role().2 - before;
+        assert!(moves <= 1, "seed {seed}: {moves} moves");
+        total += moves;
+    }
+    eprintln!("60 seeds × 10 flaps, loss starting with them: {total} moves");
+}
