@@ -422,48 +422,58 @@ fn flapping_path_moves_a_client_at_most_once() {
     }
 }
 
+/// The netns gateways test's mesh: gateways 0 and 1 (the link 1-2 loses
+/// 20 %), client 5 behind 3 (clean) and 4 (4→5 loses 20 %, from the start
+/// or only when the flapping starts, `late_loss`); 3-5 flaps 10 times
+/// from 60 s. Returns how often the client's choice changed during the
+/// flaps, after checking it chose gateway 0 before.
+fn gateway_flaps(seed: u64, late_loss: bool) -> u32 {
+    let topo = Topology::parse("edges:6:0-2,1-2,2-3,2-4,3-5,4-5", 0).unwrap();
+    let mut c = SimConfig::new(topo, 110_000, seed);
+    c.kind = IfaceKind::Wired;
+    c.gateways.insert(0, (500, 100));
+    c.gateways.insert(1, (500, 100));
+    for (a, b) in [(1, 2), (2, 1)] {
+        c.link_loss.insert((a, b), 0.2);
+    }
+    if !late_loss {
+        c.link_loss.insert((4, 5), 0.2);
+    }
+    for k in 0..10u64 {
+        let at = 60_000 + k * 4_000;
+        for (at_ms, restore) in [(at, false), (at + 2_000, true)] {
+            c.events.push(LinkEvent {
+                a: 3,
+                b: 5,
+                at_ms,
+                restore,
+            });
+        }
+    }
+    let mut s = Sim::new(c);
+    s.run_until(59_900);
+    assert_eq!(
+        s.engines[5].gateway_choice(),
+        Some(originator(0)),
+        "seed {seed}"
+    );
+    s.cfg.link_loss.insert((4, 5), 0.2);
+    let before = s.engines[5].gateway_role().2;
+    s.run_until(110_000);
+    s.engines[5].gateway_role().2 - before
+}
+
 #[test]
 fn lost_flood_copy_on_the_spare_path_does_not_move_the_client() {
-    // The netns gateways test's mesh: gateways 0 and 1 (the link 1-2 loses
-    // 20 %), client 5 behind 3 (clean) and 4 (4→5 loses 20 %); 3-5 flaps.
     // When the spare path's last copy of gateway 0's OGM was lost, the
     // route via 4 is one seqno behind (unfeasible) at the cut, and gateway
     // 0 is unreachable until the seqno request is answered: the client
     // holds its choice meanwhile (GW_HOLD_MS) instead of moving to 1.
-    let topo = Topology::parse("edges:6:0-2,1-2,2-3,2-4,3-5,4-5", 0).unwrap();
     let mut total = 0;
     for seed in 1..=20 {
-        let mut c = SimConfig::new(topo.clone(), 110_000, seed);
-        c.kind = IfaceKind::Wired;
-        c.gateways.insert(0, (500, 100));
-        c.gateways.insert(1, (500, 100));
-        for (a, b) in [(1, 2), (2, 1), (4, 5)] {
-            c.link_loss.insert((a, b), 0.2);
-        }
-        for k in 0..10u64 {
-            let at = 60_000 + k * 4_000;
-            c.events.push(LinkEvent {
-                a: 3,
-                b: 5,
-                at_ms: at,
-                restore: false,
-            });
-            c.events.push(LinkEvent {
-                a: 3,
-                b: 5,
-                at_ms: at + 2_000,
-                restore: true,
-            });
-        }
-        let mut s = Sim::new(c);
-        s.run_until(59_000);
-        assert_eq!(s.engines[5].gateway_choice(), Some(originator(0)));
-        let before = s.engines[5].gateway_role().2;
-        s.run_until(110_000);
-        let moves = s.engines[5].gateway_role().2 - before;
-        total += moves;
+        let moves = gateway_flaps(seed, false);
         assert!(moves <= 1, "seed {seed}: {moves} moves");
-        assert_eq!(s.engines[5].gateway_choice(), Some(originator(0)));
+        total += moves;
     }
     eprintln!("20 seeds × 10 flaps: the client moved {total} times");
 }
@@ -504,43 +514,14 @@ fn a_neighbour_heard_again_is_asked_for_its_table() {
 
 #[test]
 fn losing_every_neighbour_for_a_moment_does_not_move_the_client() {
-    // As above, but 4→5 turns lossy only when the flapping starts: a
-    // neighbour measured clean is dropped after 2 missed hellos, so now
-    // and then the client loses both neighbours at once, and with them
-    // every gateway, for a moment. It keeps its choice (GW_HOLD_MS)
-    // instead of dropping it and taking the same one back: no move.
-    let topo = Topology::parse("edges:6:0-2,1-2,2-3,2-4,3-5,4-5", 0).unwrap();
+    // 4→5 turns lossy only when the flapping starts: a neighbour measured
+    // clean is dropped after 2 missed hellos, so now and then the client
+    // loses both neighbours at once, and with them every gateway, for a
+    // moment. It keeps its choice (GW_HOLD_MS) instead of dropping it and
+    // taking the same one back: no move.
     let mut total = 0;
     for seed in 1..=60 {
-        let mut c = SimConfig::new(topo.clone(), 110_000, seed);
-        c.kind = IfaceKind::Wired;
-        c.gateways.insert(0, (500, 100));
-        c.gateways.insert(1, (500, 100));
-        for (a, b) in [(1, 2), (2, 1)] {
-            c.link_loss.insert((a, b), 0.2);
-        }
-        for k in 0..10u64 {
-            let at = 60_000 + k * 4_000;
-            c.events.push(LinkEvent {
-                a: 3,
-                b: 5,
-                at_ms: at,
-                restore: false,
-            });
-            c.events.push(LinkEvent {
-                a: 3,
-                b: 5,
-                at_ms: at + 2_000,
-                restore: true,
-            });
-        }
-        let mut s = Sim::new(c);
-        s.run_until(59_900);
-        assert_eq!(s.engines[5].gateway_choice(), Some(originator(0)));
-        s.cfg.link_loss.insert((4, 5), 0.2);
-        let before = s.engines[5].gateway_role().2;
-        s.run_until(110_000);
-        let moves = s.engines[5].gateway_role().2 - before;
+        let moves = gateway_flaps(seed, true);
         assert!(moves <= 1, "seed {seed}: {moves} moves");
         total += moves;
     }
