@@ -296,6 +296,19 @@ fn kill_and_restart_twice() {
     kill_and_restart("restart2x", &[3, 3]);
 }
 
+/// The link-local address of `dev` in `ns`.
+fn link_local(ns: &Netns, dev: &str) -> String {
+    let out = ns.ip(&["-6", "-br", "addr", "show", "dev", dev, "scope", "link"]);
+    let a = out
+        .split_whitespace()
+        .nth(2)
+        .and_then(|a| a.split('/').next())
+        .unwrap_or_default()
+        .to_string();
+    assert!(a.starts_with("fe80::"), "{dev}: {out}");
+    a
+}
+
 #[test]
 fn sigterm_cleanup() {
     if !have_root() {
@@ -364,6 +377,23 @@ fn sigterm_cleanup() {
     };
     let before = foreign(ns);
     assert!(before[0].contains("10.99.0.0/24") && before[0].contains("10.98.0.0/24"));
+    // Node 2 has a static entry for node 1's link-local: Roost leaves it.
+    let n1_ll = link_local(&m.node(1).ns, "m2");
+    let link: serde_json::Value =
+        serde_json::from_str(&m.node(1).ns.ip(&["-j", "link", "show", "m2"])).unwrap();
+    let n1_mac = link[0]["address"].as_str().unwrap().to_string();
+    m.node(2).ns.ip(&[
+        "-6",
+        "neigh",
+        "add",
+        &n1_ll,
+        "lladdr",
+        &n1_mac,
+        "dev",
+        "m1",
+        "nud",
+        "permanent",
+    ]);
     m.start_all();
     m.wait_converged(Duration::from_secs(20));
     let n1 = m.node(1);
@@ -371,21 +401,19 @@ fn sigterm_cleanup() {
     assert!(n1.ns.ip(&["-6", "rule"]).contains("lookup 76 proto 77"));
     assert_eq!(foreign(&n1.ns), before, "foreign routes touched at start");
     // The neighbour's link-local has a managed kernel entry of Roost's.
-    let peer = m
-        .node(2)
-        .ns
-        .ip(&["-6", "-br", "addr", "show", "dev", "m1", "scope", "link"]);
-    let peer = peer
-        .split_whitespace()
-        .nth(2)
-        .and_then(|a| a.split('/').next())
-        .unwrap_or_default()
-        .to_string();
-    assert!(peer.starts_with("fe80::"), "{peer}");
+    let peer = link_local(&m.node(2).ns, "m1");
     let entries = n1.ns.ip(&["-6", "neigh", "show", "proto", "77"]);
     assert!(
         entries.contains(&peer) && entries.contains("managed"),
         "{peer}: {entries}"
+    );
+    let static_entry = m
+        .node(2)
+        .ns
+        .ip(&["-6", "neigh", "show", &n1_ll, "dev", "m1"]);
+    assert!(
+        static_entry.contains("PERMANENT") && !static_entry.contains("proto"),
+        "{static_entry}"
     );
 
     let code = m.node_mut(1).stop(nix::sys::signal::Signal::SIGTERM);
