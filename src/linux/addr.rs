@@ -21,28 +21,18 @@ fn message(ifindex: u32, addr: Ipv6Addr) -> AddrMsg {
     }
 }
 
-fn result(errno: Option<i32>) -> io::Result<()> {
-    match errno {
-        Some(0) => Ok(()),
-        Some(e) => Err(io::Error::from_raw_os_error(e)),
-        None => Err(io::Error::other("no answer from the kernel")),
-    }
-}
-
 /// Adds `addr`/128 to `ifindex` as Roost's. An address that is already
 /// there is left alone: `AlreadyExists`.
 pub fn add(ifindex: u32, addr: Ipv6Addr) -> io::Result<()> {
     let req = message(ifindex, addr).request(RTM_NEWADDR);
-    let codes = Nl::new(&[], false)?.request(vec![(NLM_F_CREATE | NLM_F_EXCL, req)])?;
-    result(codes.first().copied())
+    Nl::request_once(NLM_F_CREATE | NLM_F_EXCL, req)
 }
 
 /// Deletes `addr`/128 from `ifindex`; callers only pass addresses
 /// [`list`] says are Roost's.
 pub fn del(ifindex: u32, addr: Ipv6Addr) -> io::Result<()> {
     let req = message(ifindex, addr).request(RTM_DELADDR);
-    let codes = Nl::new(&[], false)?.request(vec![(0, req)])?;
-    result(codes.first().copied())
+    Nl::request_once(0, req)
 }
 
 /// Roost's addresses (protocol [`ROUTE_PROTOCOL`]): (ifindex, address).

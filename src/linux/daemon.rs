@@ -83,6 +83,8 @@ pub struct Daemon {
     /// Neighbours get managed kernel neighbour entries (until the kernel
     /// refuses them once).
     managed_neigh: bool,
+    /// The entries this run added: (ifindex, address).
+    own_neigh: BTreeSet<(u32, Ipv6Addr)>,
 }
 
 fn seed() -> u64 {
@@ -249,6 +251,7 @@ impl Daemon {
             announce,
             own_addr_dirty: true,
             managed_neigh: true,
+            own_neigh: BTreeSet::new(),
         };
         if let Err(e) = d.finish_start() {
             d.shutdown();
@@ -564,7 +567,9 @@ impl Daemon {
                     match e {
                         Event::Renumbered { .. } => self.own_addr_dirty = true,
                         Event::NeighbourUp { iface, addr } => self.keep_resolved(iface, addr),
-                        Event::NeighbourDown { iface, addr, .. } if self.managed_neigh => {
+                        Event::NeighbourDown { iface, addr, .. }
+                            if self.own_neigh.remove(&(iface, addr)) =>
+                        {
                             if let Err(e) = neigh::del(iface, addr) {
                                 log::debug!("cannot remove the neighbour entry of {addr}: {e}");
                             }
@@ -589,19 +594,29 @@ impl Daemon {
         if !self.managed_neigh {
             return;
         }
-        if let Err(e) = neigh::add_managed(iface, addr) {
-            let old_kernel = matches!(
-                e.raw_os_error(),
-                Some(libc::EINVAL | libc::EOPNOTSUPP | libc::EPROTONOSUPPORT)
-            );
-            if old_kernel {
-                self.managed_neigh = false;
-                log::warning!(
-                    "the kernel keeps no managed neighbour entries ({e}): next hops are resolved when traffic first needs them"
-                );
-            } else {
-                log::debug!("cannot add a neighbour entry for {addr}: {e}");
+        match neigh::add_managed(iface, addr) {
+            Ok(true) => {
+                self.own_neigh.insert((iface, addr));
             }
+            Ok(false) => {}
+            Err(e) => self.neigh_refused(addr, &e),
+        }
+    }
+
+    /// A managed entry was refused: an old kernel is told once and not
+    /// asked again.
+    fn neigh_refused(&mut self, addr: Ipv6Addr, e: &std::io::Error) {
+        let old_kernel = matches!(
+            e.raw_os_error(),
+            Some(libc::EINVAL | libc::EOPNOTSUPP | libc::EPROTONOSUPPORT)
+        );
+        if old_kernel {
+            self.managed_neigh = false;
+            log::warning!(
+                "the kernel keeps no managed neighbour entries ({e}): next hops are resolved when traffic first needs them"
+            );
+        } else {
+            log::debug!("cannot add a neighbour entry for {addr}: {e}");
         }
     }
 

@@ -23,14 +23,6 @@ use super::rtnl::neigh::{self, NTF_EXT_MANAGED, RTM_DELNEIGH, RTM_NEWNEIGH};
 use super::rtnl::{Msg, NeighMsg, Nl, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
 use crate::config::ROUTE_PROTOCOL;
 
-fn result(errno: Option<i32>) -> io::Result<()> {
-    match errno {
-        Some(0) => Ok(()),
-        Some(e) => Err(io::Error::from_raw_os_error(e)),
-        None => Err(io::Error::other("no answer from the kernel")),
-    }
-}
-
 const NUD_NOARP: u16 = 0x40;
 const NUD_PERMANENT: u16 = 0x80;
 
@@ -56,23 +48,22 @@ fn plan(existing: Option<&NeighMsg>) -> Plan {
 }
 
 /// Asks the kernel to keep `addr` on `ifindex` resolved, unless an entry
-/// someone else made is there.
-pub fn add_managed(ifindex: u32, addr: Ipv6Addr) -> io::Result<()> {
+/// someone else made is there; returns whether the entry is Roost's now.
+pub fn add_managed(ifindex: u32, addr: Ipv6Addr) -> io::Result<bool> {
     let existing = entries()?
         .into_iter()
         .find(|m| m.index == ifindex && m.dst == Some(IpAddr::V6(addr)));
     let flags = match plan(existing.as_ref()) {
         Plan::Create => NLM_F_CREATE | NLM_F_EXCL,
         Plan::TakeOver => NLM_F_CREATE | NLM_F_REPLACE,
-        Plan::Leave => return Ok(()),
+        Plan::Leave => return Ok(false),
     };
     let m = NeighMsg {
         proto: Some(ROUTE_PROTOCOL),
         ext_flags: NTF_EXT_MANAGED,
         ..NeighMsg::new(IpAddr::V6(addr), ifindex)
     };
-    let codes = Nl::new(&[], false)?.request(vec![(flags, m.request(RTM_NEWNEIGH))])?;
-    result(codes.first().copied())
+    Nl::request_once(flags, m.request(RTM_NEWNEIGH)).map(|()| true)
 }
 
 /// Every IPv6 neighbour entry.
@@ -87,14 +78,10 @@ fn entries() -> io::Result<Vec<NeighMsg>> {
         .collect())
 }
 
-/// Deletes the entry for `addr` on `ifindex`, if it is Roost's.
+/// Deletes the entry for `addr` on `ifindex` (one [`add_managed`] made).
 pub fn del(ifindex: u32, addr: Ipv6Addr) -> io::Result<()> {
-    if !list()?.contains(&(ifindex, addr)) {
-        return Ok(());
-    }
     let req = NeighMsg::new(IpAddr::V6(addr), ifindex).request(RTM_DELNEIGH);
-    let codes = Nl::new(&[], false)?.request(vec![(0, req)])?;
-    result(codes.first().copied())
+    Nl::request_once(0, req)
 }
 
 /// Roost's entries (protocol [`ROUTE_PROTOCOL`]): (ifindex, address).

@@ -261,6 +261,16 @@ impl Nl {
         Ok(result)
     }
 
+    /// Sends one request on a fresh blocking socket and waits for its ACK:
+    /// `Ok` or the kernel's errno as an error.
+    pub fn request_once(flags: u16, req: Req) -> io::Result<()> {
+        match Nl::new(&[], false)?.request(vec![(flags, req)])?.first() {
+            Some(0) => Ok(()),
+            Some(e) => Err(io::Error::from_raw_os_error(*e)),
+            None => Err(io::Error::other("no answer from the kernel")),
+        }
+    }
+
     /// Runs a dump request and collects every message of the answer (which
     /// may span many datagrams).
     pub fn dump(&mut self, req: Req) -> io::Result<Vec<Msg>> {
