@@ -4,208 +4,310 @@
 use std::net::Ipv6Addr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
-
+use crate::argv::{flag, parsed, val, vals, Matches, Opt, Program, Stop, Sub};
 use roost::config::{GatewayMode, LogLevel, Overrides, DEFAULT_CONTROL_SOCKET};
 use roost::engine::gateway::GwClass;
 use roost::prefix::Prefix;
 
-#[derive(Parser, Debug)]
-#[command(name = "roost", version, about = "BATMAN-style mesh routing daemon")]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-#[derive(Subcommand, Debug)]
+/// What `roost` was asked to do.
+#[derive(Debug)]
 pub enum Command {
-    /// Run the daemon in the foreground.
     Run(Box<RunArgs>),
-    /// Version, uptime, originator address and packet counters.
     Status(QueryArgs),
-    /// Every originator: best next hop, interface, TQ, last seen.
-    #[command(visible_alias = "o")]
     Originators(OriginatorsArgs),
-    /// Neighbours and link quality both ways, per interface.
-    #[command(visible_alias = "n")]
     Neighbours(NeighboursArgs),
-    /// Gateways announced in the mesh.
-    #[command(visible_alias = "gwl")]
     Gateways(QueryArgs),
-    /// Roost's kernel routes compared with what they should be.
-    #[command(visible_alias = "r")]
     Routes(QueryArgs),
-    /// Configured mesh interfaces and their state.
-    #[command(visible_alias = "if")]
     Interfaces(QueryArgs),
-    /// The whole mesh as the running daemon knows it.
     Topology(TopologyArgs),
-    /// Counters and gauges in the Prometheus text format.
     Metrics(MetricsArgs),
-    /// First-boot setup: the site file and this router's MAC -> UCI config.
     Setup(SetupArgs),
-    /// Run the deterministic simulator and print one JSON summary line.
     #[cfg(feature = "sim")]
     Sim(SimArgs),
 }
 
+const SOCKET: Opt = val(
+    "control-socket",
+    '\0',
+    "PATH",
+    "Control socket path [default: /var/run/roost.sock]",
+);
+const JSON: Opt = flag(
+    "json",
+    '\0',
+    "Print the daemon's JSON reply (schema: docs/CLI.md)",
+);
+const QUERY: &[Opt] = &[SOCKET, JSON];
+
+const RUN: &[Opt] = &[
+    vals("interface", 'i', "IF", "Mesh interface (repeatable; added to those of the config file)"),
+    val("config", 'c', "FILE", "Config file (UCI syntax). Default: /etc/config/roost if it exists"),
+    vals("announce", '\0', "PREFIX", "Prefix to announce (repeatable; added to those of the config file)"),
+    val("originator", '\0', "ADDR", "Originator address (IPv6, or IPv4-mapped ::ffff:a.b.c.d)"),
+    val("table", '\0', "N", "Kernel routing table for Roost's routes [default: 76]"),
+    val("port", '\0', "N", "UDP port [default: 4310]"),
+    val("group", '\0', "ADDR", "Link-local multicast group [default: ff02::1:76]"),
+    SOCKET,
+    val("log-level", '\0', "LEVEL", "error, warn, info or debug [default: info]"),
+    val("hostname", '\0', "NAME", "Hostname to announce ('' for none) [default: the system hostname]"),
+    vals("key-file", '\0', "PATH", "Mesh key file (hex): datagrams are authenticated. Repeatable: the first key signs, every key is accepted (key rotation)"),
+    val("max-originators", '\0', "N", "Originators kept at most [default: 4096]"),
+    val("max-neighbours", '\0', "N", "Neighbours per interface kept at most [default: 256]"),
+    val("gateway", '\0', "MODE", "off, client, server[=DOWN/UP] or auto[=DOWN/UP] (Mbit/s) [default: client]"),
+    val("gateway-class", '\0', "CLASS", "How to choose a gateway: tq[=MARGIN], stable or bandwidth[=PERCENT] [default: tq=20]"),
+    vals("announce-interface", '\0', "IF", "Announce the prefixes of this LAN interface's addresses, following changes (repeatable; added to those of the config file)"),
+    val("site6", '\0', "PREFIX", "Zero-config: the site's IPv6 prefix (a ULA /48; with --site4)"),
+    val("site4", '\0', "PREFIX", "Zero-config: the site's IPv4 range, e.g. 10.0.0.0/8 (with --site6)"),
+    val("site4-lan-length", '\0', "N", "Zero-config: length of the IPv4 client LANs [default: 24]"),
+    val("zeroconf-mac", '\0', "MAC", "Zero-config: derive from this MAC instead of the interface's"),
+    val("zeroconf-interface", '\0', "IF", "Zero-config: the interface whose MAC is used [default: the first mesh interface]"),
+    val("zeroconf-address-interface", '\0', "IF", "Zero-config: where the derived originator address goes [default: lo]"),
+];
+
+const SUBS: &[Sub] = &[
+    Sub { name: "run", alias: "", about: "Run the daemon in the foreground", opts: RUN },
+    Sub { name: "status", alias: "", about: "Version, uptime, originator address and packet counters", opts: QUERY },
+    Sub {
+        name: "originators",
+        alias: "o",
+        about: "Every originator: best next hop, interface, TQ, last seen",
+        opts: &[
+            SOCKET,
+            JSON,
+            flag("alternatives", 'a', "Show the alternative next hops too"),
+            val("originator", '\0', "X", "Only this originator (address or hostname)"),
+        ],
+    },
+    Sub {
+        name: "neighbours",
+        alias: "n",
+        about: "Neighbours and link quality both ways, per interface",
+        opts: &[SOCKET, JSON, val("interface", 'i', "IF", "Only neighbours on this interface")],
+    },
+    Sub { name: "gateways", alias: "gwl", about: "Gateways announced in the mesh", opts: QUERY },
+    Sub { name: "routes", alias: "r", about: "Roost's kernel routes compared with what they should be", opts: QUERY },
+    Sub { name: "interfaces", alias: "if", about: "Configured mesh interfaces and their state", opts: QUERY },
+    Sub {
+        name: "topology",
+        alias: "",
+        about: "The whole mesh as the running daemon knows it",
+        opts: &[
+            SOCKET,
+            flag("netjson", '\0', "Print a NetJSON NetworkGraph (for maps)"),
+            flag("json", '\0', "Print the daemon's JSON reply"),
+        ],
+    },
+    Sub {
+        name: "metrics",
+        alias: "",
+        about: "Counters and gauges in the Prometheus text format",
+        opts: &[
+            SOCKET,
+            val("output", 'o', "FILE", "Write to FILE atomically (for a node_exporter textfile collector) instead of stdout"),
+        ],
+    },
+    Sub {
+        name: "setup",
+        alias: "",
+        about: "First-boot setup: the site file and this router's MAC -> UCI config",
+        opts: &[
+            val("site", '\0', "FILE", "Site file (docs/IMAGEBUILDER.md) [default: /etc/roost/site.conf]"),
+            val("config-dir", '\0', "DIR", "UCI directory to edit; /etc/shadow and /etc/dropbear are its siblings [default: /etc/config]"),
+            val("interface", '\0', "IF", "Interface whose MAC identifies the router (fallback: the first interface with one) [default: eth0]"),
+            val("mac", '\0', "MAC", "Use this MAC instead of reading one"),
+        ],
+    },
+    #[cfg(feature = "sim")]
+    Sub {
+        name: "sim",
+        alias: "",
+        about: "Run the deterministic simulator and print one JSON summary line",
+        opts: &[
+            val("topo", '\0', "TOPO", "chain:N, ring:N, grid:RxC, rgg:N[:SEED], twopath:K or edges:N:a-b,... (required)"),
+            val("loss", '\0', "LOSS", "Loss per direction on every link, 0..1 [default: 0]"),
+            vals("cut", '\0', "A-B@T", "Cut link A-B at T seconds (carrier stays up). Repeatable"),
+            vals("restore", '\0', "A-B@T", "Restore link A-B at T seconds. Repeatable"),
+            val("duration", '\0', "DURATION", "Simulated seconds [default: 60]"),
+            val("seed", '\0', "SEED", "[default: 1]"),
+            vals("key-file", '\0', "PATH", "Mesh key file (hex) every simulated node uses. Repeatable"),
+        ],
+    },
+];
+
+pub const PROGRAM: Program = Program {
+    name: "roost",
+    version: env!("CARGO_PKG_VERSION"),
+    about: "BATMAN-style mesh routing daemon",
+    subs: SUBS,
+};
+
+/// The command line (without the program name) as a [`Command`].
+pub fn parse(args: Vec<String>) -> Result<Command, Stop> {
+    let m = PROGRAM.parse(args)?;
+    let path = |s: &str| -> Result<PathBuf, String> { Ok(PathBuf::from(s)) };
+    let socket = |m: &Matches| -> Result<PathBuf, Stop> {
+        Ok(m.one("control-socket", path)?
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_CONTROL_SOCKET)))
+    };
+    let query = |m: &Matches| -> Result<QueryArgs, Stop> {
+        Ok(QueryArgs {
+            control_socket: socket(m)?,
+            json: m.flag("json"),
+        })
+    };
+    Ok(match m.sub.name {
+        "run" => Command::Run(Box::new(RunArgs::from(&m)?)),
+        "status" => Command::Status(query(&m)?),
+        "originators" => Command::Originators(OriginatorsArgs {
+            q: query(&m)?,
+            alternatives: m.flag("alternatives"),
+            originator: m.string("originator"),
+        }),
+        "neighbours" => Command::Neighbours(NeighboursArgs {
+            q: query(&m)?,
+            interface: m.string("interface"),
+        }),
+        "gateways" => Command::Gateways(query(&m)?),
+        "routes" => Command::Routes(query(&m)?),
+        "interfaces" => Command::Interfaces(query(&m)?),
+        "topology" => {
+            if m.flag("json") && m.flag("netjson") {
+                return Err(m.conflict("json", "netjson"));
+            }
+            Command::Topology(TopologyArgs {
+                control_socket: socket(&m)?,
+                netjson: m.flag("netjson"),
+                json: m.flag("json"),
+            })
+        }
+        "metrics" => Command::Metrics(MetricsArgs {
+            control_socket: socket(&m)?,
+            output: m.one("output", path)?,
+        }),
+        "setup" => Command::Setup(SetupArgs {
+            site: m
+                .one("site", path)?
+                .unwrap_or_else(|| "/etc/roost/site.conf".into()),
+            config_dir: m
+                .one("config-dir", path)?
+                .unwrap_or_else(|| "/etc/config".into()),
+            interface: m.string("interface").unwrap_or_else(|| "eth0".into()),
+            mac: m.one("mac", roost::setup::parse_mac)?,
+        }),
+        #[cfg(feature = "sim")]
+        "sim" => Command::Sim(SimArgs {
+            topo: m.string("topo").ok_or_else(|| m.missing("topo"))?,
+            loss: m.one("loss", parsed)?.unwrap_or(0.0),
+            cut: m.all("cut", parsed)?,
+            restore: m.all("restore", parsed)?,
+            duration: m.one("duration", parsed)?.unwrap_or(60.0),
+            seed: m.one("seed", parsed)?.unwrap_or(1),
+            key_file: m.all("key-file", path)?,
+        }),
+        other => unreachable!("subcommand {other} has no arguments"),
+    })
+}
+
+impl RunArgs {
+    fn from(m: &Matches) -> Result<RunArgs, Stop> {
+        let path = |s: &str| -> Result<PathBuf, String> { Ok(PathBuf::from(s)) };
+        Ok(RunArgs {
+            interfaces: m.all("interface", parsed)?,
+            config: m.one("config", path)?,
+            announce: m.all("announce", parsed)?,
+            originator: m.one("originator", parse_originator)?,
+            table: m.one("table", parsed)?,
+            port: m.one("port", parsed)?,
+            group: m.one("group", parsed)?,
+            control_socket: m.one("control-socket", path)?,
+            log_level: m.one("log-level", parse_level)?,
+            hostname: m.string("hostname"),
+            key_file: m.all("key-file", path)?,
+            max_originators: m.one("max-originators", parsed)?,
+            max_neighbours: m.one("max-neighbours", parsed)?,
+            gateway: m.one("gateway", parse_gateway)?,
+            gateway_class: m.one("gateway-class", parse_class)?,
+            announce_interface: m.all("announce-interface", parsed)?,
+            site6: m.one("site6", parsed)?,
+            site4: m.one("site4", parsed)?,
+            site4_lan_length: m.one("site4-lan-length", parsed)?,
+            zeroconf_mac: m.one("zeroconf-mac", roost::setup::parse_mac)?,
+            zeroconf_interface: m.string("zeroconf-interface"),
+            zeroconf_address_interface: m.string("zeroconf-address-interface"),
+        })
+    }
+}
+
+/// The options, as parsed; their help is in the tables above.
 #[cfg(feature = "sim")]
-#[derive(Args, Debug)]
+#[derive(Debug)]
 pub struct SimArgs {
-    /// chain:N, ring:N, grid:RxC, rgg:N[:SEED], twopath:K or edges:N:a-b,...
-    #[arg(long, value_name = "TOPO")]
     pub topo: String,
-    /// Loss per direction on every link, 0..1.
-    #[arg(long, default_value_t = 0.0)]
     pub loss: f64,
-    /// Cut link A-B at T seconds (carrier stays up). Repeatable.
-    #[arg(long, value_name = "A-B@T")]
     pub cut: Vec<String>,
-    /// Restore link A-B at T seconds. Repeatable.
-    #[arg(long, value_name = "A-B@T")]
     pub restore: Vec<String>,
-    /// Simulated seconds.
-    #[arg(long, default_value_t = 60.0)]
     pub duration: f64,
-    #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Mesh key file (hex) every simulated node uses. Repeatable.
-    #[arg(long, value_name = "PATH")]
     pub key_file: Vec<PathBuf>,
 }
 
-#[derive(Args, Debug)]
+#[derive(Debug)]
 pub struct RunArgs {
-    /// Mesh interface (repeatable; added to those of the config file).
-    #[arg(short = 'i', long = "interface", value_name = "IF")]
     pub interfaces: Vec<String>,
-    /// Config file (UCI syntax). Default: /etc/config/roost if it exists.
-    #[arg(short = 'c', long = "config", value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Prefix to announce (repeatable; added to those of the config file).
-    #[arg(long, value_name = "PREFIX")]
     pub announce: Vec<Prefix>,
-    /// Originator address (IPv6, or IPv4-mapped ::ffff:a.b.c.d).
-    #[arg(long, value_name = "ADDR", value_parser = parse_originator)]
     pub originator: Option<Ipv6Addr>,
-    /// Kernel routing table for Roost's routes [default: 76].
-    #[arg(long, value_name = "N")]
     pub table: Option<u32>,
-    /// UDP port [default: 4310].
-    #[arg(long, value_name = "N")]
     pub port: Option<u16>,
-    /// Link-local multicast group [default: ff02::1:76].
-    #[arg(long, value_name = "ADDR")]
     pub group: Option<Ipv6Addr>,
-    /// Control socket path [default: /var/run/roost.sock].
-    #[arg(long, value_name = "PATH")]
     pub control_socket: Option<PathBuf>,
-    /// error, warn, info or debug [default: info].
-    #[arg(long, value_name = "LEVEL", value_parser = parse_level)]
     pub log_level: Option<LogLevel>,
-    /// Hostname to announce ('' for none) [default: the system hostname].
-    #[arg(long, value_name = "NAME")]
     pub hostname: Option<String>,
-    /// Mesh key file (hex): datagrams are authenticated. Repeatable: the
-    /// first key signs, every key is accepted (key rotation).
-    #[arg(long, value_name = "PATH")]
     pub key_file: Vec<PathBuf>,
-    /// Originators kept at most [default: 4096].
-    #[arg(long, value_name = "N")]
     pub max_originators: Option<usize>,
-    /// Neighbours per interface kept at most [default: 256].
-    #[arg(long, value_name = "N")]
     pub max_neighbours: Option<usize>,
-    /// off, client, server[=DOWN/UP] or auto[=DOWN/UP] (Mbit/s)
-    /// [default: client].
-    #[arg(long, value_name = "MODE", value_parser = parse_gateway)]
     pub gateway: Option<GatewayMode>,
-    /// How to choose a gateway: tq[=MARGIN], stable or
-    /// bandwidth[=PERCENT] [default: tq=20].
-    #[arg(long, value_name = "CLASS", value_parser = parse_class)]
     pub gateway_class: Option<GwClass>,
-    /// Announce the prefixes of this LAN interface's addresses, following
-    /// changes (repeatable; added to those of the config file).
-    #[arg(long, value_name = "IF")]
     pub announce_interface: Vec<String>,
-    /// Zero-config: the site's IPv6 prefix (a ULA /48; with --site4).
-    #[arg(long, value_name = "PREFIX")]
     pub site6: Option<Prefix>,
-    /// Zero-config: the site's IPv4 range, e.g. 10.0.0.0/8 (with --site6).
-    #[arg(long, value_name = "PREFIX")]
     pub site4: Option<Prefix>,
-    /// Zero-config: length of the IPv4 client LANs [default: 24].
-    #[arg(long, value_name = "N")]
     pub site4_lan_length: Option<u8>,
-    /// Zero-config: derive from this MAC instead of the interface's.
-    #[arg(long, value_name = "MAC", value_parser = roost::setup::parse_mac)]
     pub zeroconf_mac: Option<[u8; 6]>,
-    /// Zero-config: the interface whose MAC is used [default: the first
-    /// mesh interface].
-    #[arg(long, value_name = "IF")]
     pub zeroconf_interface: Option<String>,
-    /// Zero-config: where the derived originator address goes [default: lo].
-    #[arg(long, value_name = "IF")]
     pub zeroconf_address_interface: Option<String>,
 }
 
 /// What every query subcommand takes.
-#[derive(Args, Debug)]
+#[derive(Debug)]
 pub struct QueryArgs {
-    /// Control socket path.
-    #[arg(long, value_name = "PATH", default_value = DEFAULT_CONTROL_SOCKET)]
     pub control_socket: PathBuf,
-    /// Print the daemon's JSON reply (schema: docs/CLI.md).
-    #[arg(long)]
     pub json: bool,
 }
 
-#[derive(Args, Debug)]
+#[derive(Debug)]
 pub struct OriginatorsArgs {
-    #[command(flatten)]
     pub q: QueryArgs,
-    /// Show the alternative next hops too.
-    #[arg(short = 'a', long = "alternatives")]
     pub alternatives: bool,
-    /// Only this originator (address or hostname).
-    #[arg(long, value_name = "X")]
     pub originator: Option<String>,
 }
 
-#[derive(Args, Debug)]
+#[derive(Debug)]
 pub struct NeighboursArgs {
-    #[command(flatten)]
     pub q: QueryArgs,
-    /// Only neighbours on this interface.
-    #[arg(short = 'i', long = "interface", value_name = "IF")]
     pub interface: Option<String>,
 }
 
-#[derive(Args, Debug)]
+#[derive(Debug)]
 pub struct MetricsArgs {
-    /// Control socket path.
-    #[arg(long, value_name = "PATH", default_value = DEFAULT_CONTROL_SOCKET)]
     pub control_socket: PathBuf,
-    /// Write to FILE atomically (for a node_exporter textfile collector)
-    /// instead of stdout.
-    #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 }
 
-#[derive(Args, Debug)]
+#[derive(Debug)]
 pub struct SetupArgs {
-    /// Site file (docs/IMAGEBUILDER.md).
-    #[arg(long, value_name = "FILE", default_value = "/etc/roost/site.conf")]
     pub site: PathBuf,
-    /// UCI directory to edit; /etc/shadow and /etc/dropbear are its siblings.
-    #[arg(long, value_name = "DIR", default_value = "/etc/config")]
     pub config_dir: PathBuf,
-    /// Interface whose MAC identifies the router (fallback: the first
-    /// interface with one).
-    #[arg(long, value_name = "IF", default_value = "eth0")]
     pub interface: String,
-    /// Use this MAC instead of reading one.
-    #[arg(long, value_name = "MAC", value_parser = roost::setup::parse_mac)]
     pub mac: Option<[u8; 6]>,
 }
 
@@ -221,16 +323,10 @@ impl SetupArgs {
     }
 }
 
-#[derive(Args, Debug)]
+#[derive(Debug)]
 pub struct TopologyArgs {
-    /// Control socket path.
-    #[arg(long, value_name = "PATH", default_value = DEFAULT_CONTROL_SOCKET)]
     pub control_socket: PathBuf,
-    /// Print a NetJSON NetworkGraph (for maps).
-    #[arg(long, conflicts_with = "json")]
     pub netjson: bool,
-    /// Print the daemon's JSON reply.
-    #[arg(long)]
     pub json: bool,
 }
 
@@ -280,5 +376,51 @@ impl RunArgs {
                 address_interface: self.zeroconf_address_interface.clone(),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every subcommand's code reads only options its table has (a wrong
+    /// name would panic here), and the defaults are the documented ones.
+    #[test]
+    fn every_subcommand_parses_with_defaults() {
+        for sub in SUBS {
+            let mut args = vec![sub.name.to_string()];
+            if sub.name == "sim" {
+                args.extend(["--topo".into(), "chain:2".into()]);
+            }
+            assert!(parse(args).is_ok(), "{}", sub.name);
+        }
+        let Ok(Command::Setup(s)) = parse(vec!["setup".into()]) else {
+            panic!()
+        };
+        assert_eq!(s.site, PathBuf::from("/etc/roost/site.conf"));
+        assert_eq!(s.config_dir, PathBuf::from("/etc/config"));
+        assert_eq!(s.interface, "eth0");
+        let Ok(Command::Originators(o)) = parse(vec!["o".into(), "-a".into(), "--json".into()])
+        else {
+            panic!()
+        };
+        assert!(o.alternatives && o.q.json);
+        assert_eq!(o.q.control_socket, PathBuf::from(DEFAULT_CONTROL_SOCKET));
+    }
+
+    #[test]
+    fn run_options() {
+        let args = "run -i m0 -i m1 -c /tmp/x --announce 10.0.0.0/24 --originator 10.0.0.1 --port 4311 --gateway server=10/2 --log-level debug --site4-lan-length 26";
+        let Ok(Command::Run(r)) = parse(args.split(' ').map(String::from).collect()) else {
+            panic!()
+        };
+        assert_eq!(r.interfaces, ["m0", "m1"]);
+        assert_eq!(r.config, Some(PathBuf::from("/tmp/x")));
+        assert_eq!(r.announce.len(), 1);
+        assert_eq!(r.originator, Some("::ffff:10.0.0.1".parse().unwrap()));
+        assert_eq!(r.port, Some(4311));
+        assert!(r.gateway.is_some() && r.log_level.is_some());
+        assert_eq!(r.site4_lan_length, Some(26));
+        assert_eq!(r.table, None);
     }
 }

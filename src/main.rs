@@ -1,19 +1,39 @@
 //! `roost`: exit code 0 ok, 1 runtime error, 2 usage or config error.
 
+mod argv;
 mod cli;
 mod metrics;
 mod show;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
-use cli::{Cli, Command};
+use argv::Stop;
+use cli::Command;
 use roost::config::Settings;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match cli.command {
+    let mut args = Vec::new();
+    for a in std::env::args_os().skip(1) {
+        match a.into_string() {
+            Ok(s) => args.push(s),
+            Err(a) => {
+                eprintln!("error: invalid UTF-8 was detected in argument {a:?}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let command = match cli::parse(args) {
+        Ok(c) => c,
+        Err(Stop::Print(text)) => {
+            print!("{text}");
+            return ExitCode::SUCCESS;
+        }
+        Err(Stop::Error(text)) => {
+            eprint!("{text}");
+            return ExitCode::from(2);
+        }
+    };
+    match command {
         Command::Run(args) => {
             let settings = match Settings::load(&args.overrides()) {
                 Ok(s) => s,

@@ -218,13 +218,20 @@ fn duration(secs: u64) -> String {
 
 /// Milliseconds ago as seconds with one decimal.
 fn ago(ms: &Value) -> String {
-    ms.as_u64()
-        .map_or("-".into(), |ms| format!("{:.1}s", ms as f64 / 1000.0))
+    ms.as_u64().map_or("-".into(), |ms| {
+        let tenths = ms.saturating_add(50) / 100;
+        format!("{}.{}s", tenths / 10, tenths % 10)
+    })
 }
 
 fn mbit(kbps: &Value) -> String {
-    kbps.as_u64()
-        .map_or("-".into(), |k| format!("{}", k as f64 / 1000.0))
+    kbps.as_u64().map_or("-".into(), |k| {
+        let frac = format!("{:03}", k % 1000);
+        match frac.trim_end_matches('0') {
+            "" => format!("{}", k / 1000),
+            f => format!("{}.{f}", k / 1000),
+        }
+    })
 }
 
 /// The zero-config lines of `roost status` (nothing when it is off).
@@ -580,6 +587,19 @@ mod tests {
             let _ = f(&Value::Null);
             let _ = f(&v(r#"{"originators":[1,{"tq":"x"}],"routes":7}"#));
         }
+    }
+
+    #[test]
+    fn seconds_and_mbits() {
+        assert_eq!(ago(&v("649")), "0.6s");
+        assert_eq!(ago(&v("650")), "0.7s");
+        assert_eq!(ago(&v("61949")), "61.9s");
+        assert_eq!(ago(&v("0")), "0.0s");
+        assert_eq!(ago(&v("null")), "-");
+        assert_eq!(mbit(&v("1500")), "1.5");
+        assert_eq!(mbit(&v("1234")), "1.234");
+        assert_eq!(mbit(&v("50000")), "50");
+        assert_eq!(mbit(&v("5")), "0.005");
     }
 
     #[test]

@@ -146,12 +146,9 @@ pub fn check_gateway(v: &str) -> Result<String, String> {
     };
     match (mode, bw) {
         ("off" | "client", None) | ("server" | "auto", None) => {}
-        ("server" | "auto", Some(bw)) => {
-            let (d, u) = bw.split_once('/').ok_or_else(bad)?;
-            let ok = |x: &str| x.parse::<f64>().is_ok_and(|n| n > 0.0 && n < 1e7);
-            if !ok(d) || !ok(u) {
-                return Err(bad());
-            }
+        // The daemon parses the value it becomes in /etc/config/roost.
+        ("server" | "auto", Some(_)) => {
+            v.parse::<crate::config::GatewayMode>().map_err(|_| bad())?;
         }
         _ => return Err(bad()),
     }
@@ -323,7 +320,14 @@ mod tests {
         for g in ["off", "client", "server", "server=1.5/0.5", "auto"] {
             assert!(check_gateway(g).is_ok(), "{g}");
         }
-        for g in ["on", "server=1", "auto=0/1", "client=1/1", ""] {
+        for g in [
+            "on",
+            "server=1",
+            "auto=0/1",
+            "client=1/1",
+            "",
+            "server=1.25/1",
+        ] {
             assert!(check_gateway(g).is_err(), "{g}");
         }
     }
