@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Static router binaries of Roost for the common OpenWrt CPUs.
 #
-#   cross/build.sh [--sim|--test|--immediate-abort] [TARGET...]
+#   cross/build.sh [--sim|--test|--panic-messages] [TARGET...]
 #
 # TARGET is a Rust target triple; without one, all five are built:
 #   mips-unknown-linux-musl         OpenWrt mips_24kc (ath79; big-endian, soft-float)
@@ -10,11 +10,24 @@
 #   aarch64-unknown-linux-musl      OpenWrt aarch64_cortex-a53 / aarch64_generic
 #   x86_64-unknown-linux-musl       OpenWrt x86_64, Debian amd64
 #
-# The router build is `--no-default-features` (no simulator). `--sim` builds
-# the default features instead (with `roost sim`), for the big-endian checks
-# under qemu; those binaries are named roost-sim. `--immediate-abort` builds
-# the router binary with -Cpanic=immediate-abort (no panic messages; its own
-# target directory), named roost-ia. `--test` instead runs the
+# The router build is `--no-default-features` (no simulator), built for
+# size (each step measured in docs/BENCHMARKS.md "The size goal"):
+#   * opt-level "z", and std rebuilt with its `optimize_for_size` feature;
+#   * -Cpanic=immediate-abort: a panic aborts at once, without a message
+#     (and -Zlocation-detail=none: no file/line strings for one)
+#     (there is no unwrap on network, kernel or config input; the daemon
+#     logs what it does at info level, so a crash shows up as procd's
+#     respawn after the last log line);
+#   * no unwind tables (-C force-unwind-tables=no);
+#   * mips/mipsel: -C relocation-model=static (these binaries were never
+#     position-independent, but PIC code calls through the GOT);
+#   * the MIPS-only .pdr section (procedure descriptors for debuggers,
+#     never loaded) is removed after linking (objcopy, binutils-multiarch).
+# `--sim` builds the default features instead (with `roost sim`), for the
+# big-endian checks under qemu; those binaries are named roost-sim.
+# `--panic-messages` builds the router binary with panic=abort and its
+# messages (for debugging a crash; own target directory), named roost-pm.
+# `--test` instead runs the
 # library's unit tests (`cargo test --lib`, release profile without LTO,
 # panic=unwind as the test harness needs) for
 # each TARGET under qemu-user (qemu-mips-static -cpu 24Kc etc.; the package
@@ -30,12 +43,13 @@
 #     sources in /usr/lib/rustlib/src/rust): rustup here only has x86_64, so
 #     std is rebuilt for each target (-Zbuild-std, allowed by
 #     RUSTC_BOOTSTRAP=1);
+#   * binutils-multiarch (objcopy for the .pdr section of MIPS binaries);
 #   * zig and cargo-zigbuild from PyPI in a venv (target/cross-venv) whose
 #     bin/ comes first in PATH: zig is the cross linker and brings musl.
 # The toolchain takes about 1.8 GB of disk; each target 1-2 minutes on 2 cores.
 #
-# Environment: CARGO_PROFILE_RELEASE_OPT_LEVEL=z (or any cargo profile
-# variable) is passed through, e.g. to compare opt-level "s" and "z".
+# Environment: CARGO_PROFILE_RELEASE_OPT_LEVEL (default "z" here; or any
+# cargo profile variable) is passed through, e.g. "s" to compare.
 # ROOST_CROSS_TARGET_DIR replaces target/cross (e.g. to build a `git archive`
 # snapshot of a commit while sharing the compiled std and dependencies).
 set -euo pipefail
@@ -58,7 +72,7 @@ OUT=$TARGET_DIR/out
 
 features=(--no-default-features)
 binname=roost
-immediate_abort=
+panic_messages=
 mode=build
 targets=()
 for arg in "$@"; do
@@ -67,9 +81,9 @@ for arg in "$@"; do
             features=()
             binname=roost-sim
             ;;
-        --immediate-abort)
-            immediate_abort=1
-            binname=roost-ia
+        --panic-messages)
+            panic_messages=1
+            binname=roost-pm
             ;;
         --test)
             features=()
@@ -106,7 +120,7 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 # --- system packages -------------------------------------------------------
 need=()
-pkgs=(rustc-web cargo-web rust-web-src python3 python3-venv file xz-utils)
+pkgs=(rustc-web cargo-web rust-web-src python3 python3-venv file xz-utils binutils-multiarch)
 [ "$mode" = build ] || pkgs+=(qemu-user-static)
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
@@ -160,11 +174,8 @@ qemu_runner() {
 for t in "${targets[@]}"; do
     prefix=CARGO_TARGET_$(echo "$t" | tr 'a-z-' 'A-Z_')
     flags="-C target-feature=+crt-static -C link-self-contained=no"
-    # No unwinding or panic-message machinery at all: a panic is an
-    # immediate abort (SIGILL/abort, no message).
-    [ -z "$immediate_abort" ] || flags="$flags -Zunstable-options -Cpanic=immediate-abort"
-    export "${prefix}_RUSTFLAGS=$flags"
     if [ "$mode" = test ]; then
+        export "${prefix}_RUSTFLAGS=$flags"
         step "Unit tests (--lib) for $t under qemu-user"
         runner=$(qemu_runner "$t")
         [ -z "$runner" ] || export "${prefix}_RUNNER=$runner"
@@ -176,18 +187,26 @@ for t in "${targets[@]}"; do
         echo "$t: unit tests passed under '${runner:-native}' in $(($(date +%s) - start)) s"
         continue
     fi
+    # Size (see the top of this file): no unwind tables; no panic messages
+    # unless --panic-messages; no PIC on MIPS.
+    flags="$flags -C force-unwind-tables=no"
+    [ -n "$panic_messages" ] || flags="$flags -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none"
+    case "$t" in mips*) flags="$flags -C relocation-model=static" ;; esac
+    export "${prefix}_RUSTFLAGS=$flags"
     step "Building $binname for $t"
     start=$(date +%s)
     tdir=$TARGET_DIR
-    [ -z "$immediate_abort" ] || tdir=$TARGET_DIR/immediate-abort
-    cargo-zigbuild build --release --locked \
+    [ -z "$panic_messages" ] || tdir=$TARGET_DIR/panic-messages
+    CARGO_PROFILE_RELEASE_OPT_LEVEL=${CARGO_PROFILE_RELEASE_OPT_LEVEL:-z} \
+        cargo-zigbuild build --release --locked \
         --target "$t" "${features[@]}" \
-        -Zbuild-std=std,panic_abort -Zbuild-std-features= \
+        -Zbuild-std=std,panic_abort -Zbuild-std-features=optimize_for_size \
         --target-dir "$tdir"
     secs=$(($(date +%s) - start))
     mkdir -p "$OUT/$t"
-    cp "$tdir/$t/release/roost" "$OUT/$t/$binname"
     bin=$OUT/$t/$binname
+    # -R .pdr: MIPS procedure descriptors (no other target has the section).
+    objcopy -R .pdr -R .comment "$tdir/$t/release/roost" "$bin"
     desc=$(file -b "$bin")
     echo "$bin: $desc"
     case "$desc" in
@@ -207,6 +226,6 @@ for t in "${targets[@]}"; do
     raw=$(stat -c %s "$bin")
     xzb=$(xz -9e -c "$bin" | wc -c)
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$binname" "$raw" "$xzb" "$secs" \
-        "${CARGO_PROFILE_RELEASE_OPT_LEVEL:-s}" >>"$SIZES"
+        "${CARGO_PROFILE_RELEASE_OPT_LEVEL:-z}" >>"$SIZES"
     printf '%s: %s bytes, xz -9e %s bytes, built in %s s\n' "$t" "$raw" "$xzb" "$secs"
 done

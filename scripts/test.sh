@@ -88,6 +88,15 @@ if [ "${ROOST_SKIP_CROSS:-}" = 1 ]; then
 else
     step "Cross smoke: static mips and mipsel router binaries (cross/build.sh)"
     bash cross/build.sh mips-unknown-linux-musl mipsel-unknown-linux-musl
+    # The size goal (README): <= 640 KiB for the MIPS router binary, and
+    # never above 1 MiB (that one fails the run).
+    mips_bin=target/cross/out/mips-unknown-linux-musl/roost
+    mips_size=$(stat -c %s "$mips_bin")
+    echo "mips router binary: $mips_size bytes, $((mips_size * 100 / 655360)) % of the 640 KiB goal"
+    if [ "$mips_size" -gt 1048576 ]; then
+        echo "FAIL: $mips_bin is above 1 MiB" >&2
+        exit 1
+    fi
     step "Mixed-architecture mesh: x86_64 -- mipsel under qemu-user -- x86_64"
     ROOST_NATIVE=target/release/roost bash cross/mixed-mesh.sh mipsel-unknown-linux-musl
     step "Mixed-architecture mesh: x86_64 -- mips (big-endian) under qemu-user -- x86_64"

@@ -324,17 +324,21 @@ impl Matches {
     /// Every value of a repeatable option, converted by `parse`.
     pub fn all<T>(&self, long: &str, parse: fn(&str) -> Result<T, String>) -> Result<Vec<T>, Stop> {
         let i = self.index(long);
-        self.given[i]
-            .iter()
-            .map(|v| {
-                parse(v).map_err(|e| {
-                    Stop::Error(format!(
-                        "error: invalid value '{v}' for '{}': {e}\n\nFor more information, try '--help'.\n",
-                        show(&self.sub.opts[i])
-                    ))
-                })
-            })
-            .collect()
+        let mut out = Vec::new();
+        for v in &self.given[i] {
+            match parse(v) {
+                Ok(t) => out.push(t),
+                Err(e) => return Err(self.invalid(i, v, &e)),
+            }
+        }
+        Ok(out)
+    }
+
+    fn invalid(&self, i: usize, v: &str, e: &str) -> Stop {
+        Stop::Error(format!(
+            "error: invalid value '{v}' for '{}': {e}\n\nFor more information, try '--help'.\n",
+            show(&self.sub.opts[i])
+        ))
     }
 
     /// The value of a single option, converted by `parse`.
