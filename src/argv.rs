@@ -347,7 +347,11 @@ impl Matches {
         long: &str,
         parse: fn(&str) -> Result<T, String>,
     ) -> Result<Option<T>, Stop> {
-        Ok(self.all(long, parse)?.pop())
+        let i = self.index(long);
+        match self.given[i].last() {
+            None => Ok(None),
+            Some(v) => parse(v).map(Some).map_err(|e| self.invalid(i, v, &e)),
+        }
     }
 
     /// The value as given.

@@ -7,12 +7,11 @@ use std::path::PathBuf;
 use crate::argv::{flag, parsed, val, vals, Matches, Opt, Program, Stop, Sub};
 use roost::config::{GatewayMode, LogLevel, Overrides, DEFAULT_CONTROL_SOCKET};
 use roost::engine::gateway::GwClass;
-use roost::prefix::Prefix;
 
 /// What `roost` was asked to do.
 #[derive(Debug)]
 pub enum Command {
-    Run(Box<RunArgs>),
+    Run(Box<Overrides>),
     Status(QueryArgs),
     Originators(OriginatorsArgs),
     Neighbours(NeighboursArgs),
@@ -156,7 +155,7 @@ pub fn parse(args: Vec<String>) -> Result<Command, Stop> {
         })
     };
     Ok(match m.sub.name {
-        "run" => Command::Run(Box::new(RunArgs::from(&m)?)),
+        "run" => Command::Run(Box::new(run_overrides(&m)?)),
         "status" => Command::Status(query(&m)?),
         "originators" => Command::Originators(OriginatorsArgs {
             q: query(&m)?,
@@ -208,34 +207,37 @@ pub fn parse(args: Vec<String>) -> Result<Command, Stop> {
     })
 }
 
-impl RunArgs {
-    fn from(m: &Matches) -> Result<RunArgs, Stop> {
-        let path = |s: &str| -> Result<PathBuf, String> { Ok(PathBuf::from(s)) };
-        Ok(RunArgs {
-            interfaces: m.all("interface", parsed)?,
-            config: m.one("config", path)?,
-            announce: m.all("announce", parsed)?,
-            originator: m.one("originator", parse_originator)?,
-            table: m.one("table", parsed)?,
-            port: m.one("port", parsed)?,
-            group: m.one("group", parsed)?,
-            control_socket: m.one("control-socket", path)?,
-            log_level: m.one("log-level", parse_level)?,
-            hostname: m.string("hostname"),
-            key_file: m.all("key-file", path)?,
-            max_originators: m.one("max-originators", parsed)?,
-            max_neighbours: m.one("max-neighbours", parsed)?,
-            gateway: m.one("gateway", parse_gateway)?,
-            gateway_class: m.one("gateway-class", parse_class)?,
-            announce_interface: m.all("announce-interface", parsed)?,
-            site6: m.one("site6", parsed)?,
-            site4: m.one("site4", parsed)?,
-            site4_lan_length: m.one("site4-lan-length", parsed)?,
-            zeroconf_mac: m.one("zeroconf-mac", roost::setup::parse_mac)?,
-            zeroconf_interface: m.string("zeroconf-interface"),
-            zeroconf_address_interface: m.string("zeroconf-address-interface"),
-        })
-    }
+/// `roost run`'s options as [`Overrides`]. Every field is assigned on its
+/// own (rather than one struct literal of 22 fallible fields) for the code
+/// size of the error paths.
+#[allow(clippy::field_reassign_with_default)]
+fn run_overrides(m: &Matches) -> Result<Overrides, Stop> {
+    let path = |s: &str| -> Result<PathBuf, String> { Ok(PathBuf::from(s)) };
+    let mut o = Overrides::default();
+    o.interfaces = m.all("interface", parsed)?;
+    o.config_file = m.one("config", path)?;
+    o.announce = m.all("announce", parsed)?;
+    o.originator = m.one("originator", parse_originator)?;
+    o.table = m.one("table", parsed)?;
+    o.port = m.one("port", parsed)?;
+    o.group = m.one("group", parsed)?;
+    o.control_socket = m.one("control-socket", path)?;
+    o.log_level = m.one("log-level", parse_level)?;
+    o.hostname = m.string("hostname");
+    o.key_files = m.all("key-file", path)?;
+    o.max_originators = m.one("max-originators", parsed)?;
+    o.max_neighbours = m.one("max-neighbours", parsed)?;
+    o.gateway = m.one("gateway", parse_gateway)?;
+    o.gateway_class = m.one("gateway-class", parse_class)?;
+    o.announce_interfaces = m.all("announce-interface", parsed)?;
+    let z = &mut o.zeroconf;
+    z.site6 = m.one("site6", parsed)?;
+    z.site4 = m.one("site4", parsed)?;
+    z.lan4_length = m.one("site4-lan-length", parsed)?;
+    z.mac = m.one("zeroconf-mac", roost::setup::parse_mac)?;
+    z.mac_interface = m.string("zeroconf-interface");
+    z.address_interface = m.string("zeroconf-address-interface");
+    Ok(o)
 }
 
 /// The options, as parsed; their help is in the tables above.
@@ -249,32 +251,6 @@ pub struct SimArgs {
     pub duration: f64,
     pub seed: u64,
     pub key_file: Vec<PathBuf>,
-}
-
-#[derive(Debug)]
-pub struct RunArgs {
-    pub interfaces: Vec<String>,
-    pub config: Option<PathBuf>,
-    pub announce: Vec<Prefix>,
-    pub originator: Option<Ipv6Addr>,
-    pub table: Option<u32>,
-    pub port: Option<u16>,
-    pub group: Option<Ipv6Addr>,
-    pub control_socket: Option<PathBuf>,
-    pub log_level: Option<LogLevel>,
-    pub hostname: Option<String>,
-    pub key_file: Vec<PathBuf>,
-    pub max_originators: Option<usize>,
-    pub max_neighbours: Option<usize>,
-    pub gateway: Option<GatewayMode>,
-    pub gateway_class: Option<GwClass>,
-    pub announce_interface: Vec<String>,
-    pub site6: Option<Prefix>,
-    pub site4: Option<Prefix>,
-    pub site4_lan_length: Option<u8>,
-    pub zeroconf_mac: Option<[u8; 6]>,
-    pub zeroconf_interface: Option<String>,
-    pub zeroconf_address_interface: Option<String>,
 }
 
 /// What every query subcommand takes.
@@ -348,37 +324,6 @@ fn parse_originator(s: &str) -> Result<Ipv6Addr, String> {
         .map_err(|_| format!("'{s}' is not an IPv6 address (or ::ffff:a.b.c.d)"))
 }
 
-impl RunArgs {
-    pub fn overrides(&self) -> Overrides {
-        Overrides {
-            config_file: self.config.clone(),
-            interfaces: self.interfaces.clone(),
-            announce: self.announce.clone(),
-            originator: self.originator,
-            table: self.table,
-            port: self.port,
-            group: self.group,
-            control_socket: self.control_socket.clone(),
-            log_level: self.log_level,
-            hostname: self.hostname.clone(),
-            key_files: self.key_file.clone(),
-            max_originators: self.max_originators,
-            max_neighbours: self.max_neighbours,
-            gateway: self.gateway,
-            gateway_class: self.gateway_class,
-            announce_interfaces: self.announce_interface.clone(),
-            zeroconf: roost::config::ZeroconfSettings {
-                site6: self.site6,
-                site4: self.site4,
-                lan4_length: self.site4_lan_length,
-                mac: self.zeroconf_mac,
-                mac_interface: self.zeroconf_interface.clone(),
-                address_interface: self.zeroconf_address_interface.clone(),
-            },
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -415,12 +360,12 @@ mod tests {
             panic!()
         };
         assert_eq!(r.interfaces, ["m0", "m1"]);
-        assert_eq!(r.config, Some(PathBuf::from("/tmp/x")));
+        assert_eq!(r.config_file, Some(PathBuf::from("/tmp/x")));
         assert_eq!(r.announce.len(), 1);
         assert_eq!(r.originator, Some("::ffff:10.0.0.1".parse().unwrap()));
         assert_eq!(r.port, Some(4311));
         assert!(r.gateway.is_some() && r.log_level.is_some());
-        assert_eq!(r.site4_lan_length, Some(26));
+        assert_eq!(r.zeroconf.lan4_length, Some(26));
         assert_eq!(r.table, None);
     }
 }

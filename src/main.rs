@@ -35,7 +35,7 @@ fn main() -> ExitCode {
     };
     match command {
         Command::Run(args) => {
-            let settings = match Settings::load(&args.overrides()) {
+            let settings = match Settings::load(&args) {
                 Ok(s) => s,
                 Err(e) => {
                     eprintln!("roost: {e}");
