@@ -7,14 +7,30 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::cli::{MetricsArgs, NeighboursArgs, OriginatorsArgs, QueryArgs, TopologyArgs};
 use roost::linux::control;
 
+/// One request line: `{"cmd":CMD}` plus the given string fields and the
+/// `alternatives` flag when it is set.
+fn request(cmd: &str, fields: &[(&str, Option<&str>)], alternatives: bool) -> String {
+    let mut r = format!("{{\"cmd\":{}", Value::from(cmd));
+    for (k, v) in fields {
+        if let Some(v) = v {
+            let _ = write!(r, ",\"{k}\":{}", Value::from(*v));
+        }
+    }
+    if alternatives {
+        r.push_str(",\"alternatives\":true");
+    }
+    r.push('}');
+    r
+}
+
 /// Sends `req` and prints the reply: as JSON, or through `render`.
-fn show(q: &QueryArgs, req: &Value, render: fn(&Value) -> String) -> ExitCode {
-    match query(&q.control_socket, &req.to_string()) {
+fn show(q: &QueryArgs, req: &str, render: fn(&Value) -> String) -> ExitCode {
+    match query(&q.control_socket, req) {
         Ok((raw, v)) => {
             if q.json {
                 println!("{raw}");
@@ -28,35 +44,37 @@ fn show(q: &QueryArgs, req: &Value, render: fn(&Value) -> String) -> ExitCode {
 }
 
 pub fn status(q: &QueryArgs) -> ExitCode {
-    show(q, &json!({"cmd": "status"}), render_status)
+    show(q, &request("status", &[], false), render_status)
 }
 
 pub fn originators(a: &OriginatorsArgs) -> ExitCode {
-    let mut req = json!({"cmd": "originators", "alternatives": a.alternatives});
-    if let Some(o) = &a.originator {
-        req["originator"] = json!(o);
-    }
+    let req = request(
+        "originators",
+        &[("originator", a.originator.as_deref())],
+        a.alternatives,
+    );
     show(&a.q, &req, render_originators)
 }
 
 pub fn neighbours(a: &NeighboursArgs) -> ExitCode {
-    let mut req = json!({"cmd": "neighbours"});
-    if let Some(i) = &a.interface {
-        req["interface"] = json!(i);
-    }
+    let req = request(
+        "neighbours",
+        &[("interface", a.interface.as_deref())],
+        false,
+    );
     show(&a.q, &req, render_neighbours)
 }
 
 pub fn gateways(q: &QueryArgs) -> ExitCode {
-    show(q, &json!({"cmd": "gateways"}), render_gateways)
+    show(q, &request("gateways", &[], false), render_gateways)
 }
 
 pub fn routes(q: &QueryArgs) -> ExitCode {
-    show(q, &json!({"cmd": "routes"}), render_routes)
+    show(q, &request("routes", &[], false), render_routes)
 }
 
 pub fn interfaces(q: &QueryArgs) -> ExitCode {
-    show(q, &json!({"cmd": "interfaces"}), render_interfaces)
+    show(q, &request("interfaces", &[], false), render_interfaces)
 }
 
 /// `roost topology`: nodes and links of the whole mesh, as a table, the
@@ -66,11 +84,8 @@ pub fn topology(args: &TopologyArgs) -> ExitCode {
         control_socket: args.control_socket.clone(),
         json: args.json || args.netjson,
     };
-    let req = if args.netjson {
-        json!({"cmd": "topology", "format": "netjson"})
-    } else {
-        json!({"cmd": "topology"})
-    };
+    let format = args.netjson.then_some("netjson");
+    let req = request("topology", &[("format", format)], false);
     show(&q, &req, |v| render_topology(&v["topology"]))
 }
 
@@ -568,6 +583,7 @@ pub fn render_topology(t: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn v(s: &str) -> Value {
         serde_json::from_str(s).unwrap()
@@ -587,6 +603,20 @@ mod tests {
             let _ = f(&Value::Null);
             let _ = f(&v(r#"{"originators":[1,{"tq":"x"}],"routes":7}"#));
         }
+    }
+
+    #[test]
+    fn requests() {
+        assert_eq!(request("status", &[], false), r#"{"cmd":"status"}"#);
+        let r = request("originators", &[("originator", Some("a\"b"))], true);
+        assert_eq!(
+            v(&r),
+            json!({"cmd": "originators", "originator": "a\"b", "alternatives": true})
+        );
+        assert_eq!(
+            request("neighbours", &[("interface", None)], false),
+            r#"{"cmd":"neighbours"}"#
+        );
     }
 
     #[test]
