@@ -210,7 +210,7 @@ fn kill_and_restart(test: &'static str, pauses: &[u64]) {
     m.start_all();
     m.wait_converged(Duration::from_secs(20));
     for (round, &pause) in (1..).zip(pauses) {
-        let old = m.node(3).routes();
+        let old = m.wait_routes_stable(3, Duration::from_millis(1500), Duration::from_secs(20));
         let code = m.node_mut(3).stop(nix::sys::signal::Signal::SIGKILL);
         assert_eq!(code, None, "killed by a signal");
         std::thread::sleep(Duration::from_secs(pause));

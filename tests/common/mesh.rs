@@ -332,6 +332,30 @@ impl Mesh {
         );
     }
 
+    /// Waits until node `n`'s routes have stayed the same for `quiet` (a
+    /// converged mesh may still be moving a route to a better next hop:
+    /// the IPv4 and IPv6 routes of one originator change one after the
+    /// other) and returns them.
+    pub fn wait_routes_stable(&self, n: u8, quiet: Duration, timeout: Duration) -> Vec<String> {
+        let t0 = Instant::now();
+        let mut last = self.node(n).routes();
+        let mut since = Instant::now();
+        while t0.elapsed() < timeout {
+            std::thread::sleep(Duration::from_millis(50));
+            let now = self.node(n).routes();
+            if now != last {
+                last = now;
+                since = Instant::now();
+            } else if since.elapsed() >= quiet {
+                return last;
+            }
+        }
+        panic!(
+            "{}: node {n}'s routes still changing after {timeout:?}: {last:?}",
+            self.test
+        );
+    }
+
     /// Pings every other node's IPv4 and IPv6 address from every node,
     /// retrying failures until `deadline`; returns the failing pairs.
     pub fn ping_all(&self, deadline: Instant) -> Vec<String> {
