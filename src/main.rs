@@ -17,7 +17,8 @@ fn main() -> ExitCode {
         match a.into_string() {
             Ok(s) => args.push(s),
             Err(a) => {
-                eprintln!("error: invalid UTF-8 was detected in argument {a:?}");
+                let a = a.to_string_lossy();
+                eprintln!("error: invalid UTF-8 was detected in argument '{a}'");
                 return ExitCode::from(2);
             }
         }
