@@ -7,7 +7,7 @@
 //! the current state; queued notifications replayed on top are idempotent.
 //! On `ENOBUFS` (lost notifications) the state is dumped again.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::io;
 use std::net::{IpAddr, Ipv6Addr};
 use std::os::fd::{AsRawFd, RawFd};
@@ -17,6 +17,7 @@ use super::rtnl::addr::{self, IFA_F_DADFAILED, IFA_F_TENTATIVE};
 use super::rtnl::link::{self, IFF_LOWER_UP, IFF_UP};
 use super::rtnl::msg::{AF_INET, AF_INET6};
 use super::rtnl::{self as nl, AddrMsg, Msg, Nl, Reply};
+use crate::engine::fxhash::FxHashMap;
 
 /// What Roost needs to know of a link.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -79,7 +80,7 @@ impl LinkInfo {
 
 pub struct LinkWatch {
     nl: Nl,
-    links: HashMap<u32, LinkInfo>,
+    links: FxHashMap<u32, LinkInfo>,
 }
 
 impl LinkWatch {
@@ -94,7 +95,7 @@ impl LinkWatch {
         )?;
         let mut w = LinkWatch {
             nl,
-            links: HashMap::new(),
+            links: FxHashMap::default(),
         };
         w.full_dump()?;
         Ok(w)

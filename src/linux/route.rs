@@ -11,7 +11,7 @@
 //! are batched and sent without blocking; `installed` changes only when the
 //! kernel ACKs. A refused route is retried with exponential backoff.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::{AsRawFd, RawFd};
@@ -27,6 +27,7 @@ use super::rtnl::{
     self as nl, Msg, Nl, Reply, Req, RouteMsg, NLM_F_ACK, NLM_F_CREATE, NLM_F_REPLACE,
 };
 use crate::config::ROUTE_PROTOCOL;
+use crate::engine::fxhash::FxHashMap;
 use crate::engine::{Route, RouteChange, Time};
 use crate::prefix::Prefix;
 
@@ -101,10 +102,10 @@ pub struct RouteSync {
     desired: BTreeMap<Prefix, Route>,
     /// What the kernel has (as far as ACKs and dumps tell), by (dst, metric).
     installed: BTreeMap<(Prefix, u32), KernelRoute>,
-    inflight: HashMap<u32, (Prefix, Op)>,
-    busy: HashMap<Prefix, usize>,
+    inflight: FxHashMap<u32, (Prefix, Op)>,
+    busy: FxHashMap<Prefix, usize>,
     dirty: BTreeSet<Prefix>,
-    backoff: HashMap<Prefix, Backoff>,
+    backoff: FxHashMap<Prefix, Backoff>,
 }
 
 impl RouteSync {
@@ -116,10 +117,10 @@ impl RouteSync {
             table,
             desired: BTreeMap::new(),
             installed: BTreeMap::new(),
-            inflight: HashMap::new(),
-            busy: HashMap::new(),
+            inflight: FxHashMap::default(),
+            busy: FxHashMap::default(),
             dirty: BTreeSet::new(),
-            backoff: HashMap::new(),
+            backoff: FxHashMap::default(),
         };
         let n = s.remove_all()?;
         if n > 0 {

@@ -28,15 +28,13 @@ impl Clock {
             return None;
         }
         let deadline = self.start + Duration::from_millis(deadline.millis());
-        Some(
-            deadline
-                .saturating_duration_since(Instant::now())
-                .as_micros()
-                .div_ceil(1000)
-                .try_into()
-                .map(Duration::from_millis)
-                .unwrap_or(Duration::MAX),
-        )
+        let d = deadline.saturating_duration_since(Instant::now());
+        // In u64 (as_micros is u128, whose division costs 2 KB on 32-bit).
+        let ms = d
+            .as_secs()
+            .saturating_mul(1000)
+            .saturating_add(u64::from(d.subsec_nanos().div_ceil(1_000_000)));
+        Some(Duration::from_millis(ms))
     }
 }
 
@@ -60,5 +58,6 @@ mod tests {
         assert_eq!(c.until(Time::ZERO), Some(Duration::ZERO));
         let d = c.until(a.plus(10_000)).unwrap();
         assert!(d <= Duration::from_millis(10_000) && d > Duration::from_millis(9_000));
+        assert_eq!(d.subsec_nanos() % 1_000_000, 0, "whole milliseconds");
     }
 }
