@@ -87,6 +87,12 @@ pub struct Daemon {
     own_neigh: BTreeSet<(u32, Ipv6Addr)>,
 }
 
+/// Key ids for the log: `3, 7`.
+fn ids(ids: &[u8]) -> String {
+    let v: Vec<String> = ids.iter().map(u8::to_string).collect();
+    v.join(", ")
+}
+
 fn seed() -> u64 {
     let mut b = [0u8; 8];
     match std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut b)) {
@@ -199,7 +205,7 @@ impl Daemon {
         );
         engine.set_keys(settings.keys.clone());
         if !settings.keys.is_empty() {
-            log::info!("authentication on: key ids {:?}", engine.key_ids());
+            log::info!("authentication on: key ids {}", ids(&engine.key_ids()));
         }
         // Refuse to start if another daemon uses the port on one of our
         // interfaces, before touching the kernel's routes and rules.
@@ -942,7 +948,7 @@ impl Daemon {
         }
         if new.keys != self.settings.keys {
             self.engine.set_keys(new.keys.clone());
-            log::info!("mesh keys changed: key ids {:?}", self.engine.key_ids());
+            log::info!("mesh keys changed: key ids {}", ids(&self.engine.key_ids()));
         }
         self.settings.keys = new.keys;
         self.settings.hostname = new.hostname;
