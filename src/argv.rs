@@ -15,6 +15,25 @@ pub struct Opt {
     /// Given more than once: every value is kept (otherwise an error).
     pub many: bool,
     pub help: &'static str,
+    /// The value when the option is not given (`""`: none), shown in the
+    /// help as `[default: ...]`.
+    pub default: &'static str,
+}
+
+impl Opt {
+    /// The same option with a default value.
+    pub const fn or(self, default: &'static str) -> Opt {
+        Opt { default, ..self }
+    }
+
+    /// The help text, with the default.
+    fn help_text(&self) -> String {
+        if self.default.is_empty() {
+            self.help.to_string()
+        } else {
+            format!("{} [default: {}]", self.help, self.default)
+        }
+    }
 }
 
 /// Shorthands for the option tables.
@@ -25,6 +44,7 @@ pub const fn flag(long: &'static str, short: char, help: &'static str) -> Opt {
         value: "",
         many: false,
         help,
+        default: "",
     }
 }
 
@@ -35,6 +55,7 @@ pub const fn val(long: &'static str, short: char, value: &'static str, help: &'s
         value,
         many: false,
         help,
+        default: "",
     }
 }
 
@@ -45,6 +66,7 @@ pub const fn vals(long: &'static str, short: char, value: &'static str, help: &'
         value,
         many: true,
         help,
+        default: "",
     }
 }
 
@@ -87,17 +109,17 @@ impl Program {
     pub fn parse(&self, args: Vec<String>) -> Result<Matches, Stop> {
         let mut it = args.into_iter();
         let first = match it.next() {
-            None => return Err(Stop::Error(self.help(true))),
+            None => return Err(Stop::Error(self.help())),
             Some(a) => a,
         };
         match first.as_str() {
-            "-h" | "--help" => return Err(Stop::Print(self.help(false))),
+            "-h" | "--help" => return Err(Stop::Print(self.help())),
             "-V" | "--version" => {
                 return Err(Stop::Print(format!("{} {}\n", self.name, self.version)))
             }
             "help" => {
                 return Err(match it.next() {
-                    None => Stop::Print(self.help(false)),
+                    None => Stop::Print(self.help()),
                     Some(s) => match self.find(&s) {
                         Some(sub) => Stop::Print(self.sub_help(sub)),
                         None => Stop::Error(self.unknown_sub(&s)),
@@ -236,9 +258,8 @@ impl Program {
         ))
     }
 
-    /// The program's help; `short` (no subcommand given) leaves out nothing
-    /// but goes to stderr.
-    fn help(&self, _short: bool) -> String {
+    /// The program's help (on stderr when no subcommand was given).
+    fn help(&self) -> String {
         let mut s = format!(
             "{}\n\nUsage: {} <COMMAND>\n\nCommands:\n",
             self.about, self.name
@@ -285,12 +306,12 @@ impl Program {
         };
         let all = || sub.opts.iter().chain(std::iter::once(&HELP));
         let width = all().map(|o| left(o).len()).max().unwrap_or(0);
-        let two_lines = all().any(|o| width + 2 + o.help.len() > 130);
+        let two_lines = all().any(|o| width + 2 + o.help_text().len() > 130);
         for o in all() {
             if two_lines {
-                let _ = writeln!(s, "{}\n          {}", left(o), o.help);
+                let _ = writeln!(s, "{}\n          {}", left(o), o.help_text());
             } else {
-                let _ = writeln!(s, "{:width$}  {}", left(o), o.help);
+                let _ = writeln!(s, "{:width$}  {}", left(o), o.help_text());
             }
         }
         s
@@ -341,22 +362,37 @@ impl Matches {
         ))
     }
 
-    /// The value of a single option, converted by `parse`.
+    /// The value given to a single option, else its default.
+    fn get(&self, i: usize) -> Option<&str> {
+        let default = self.sub.opts[i].default;
+        match self.given[i].last() {
+            Some(v) => Some(v),
+            None => (!default.is_empty()).then_some(default),
+        }
+    }
+
+    /// The value of a single option (or its default), converted by `parse`.
     pub fn one<T>(
         &self,
         long: &str,
         parse: fn(&str) -> Result<T, String>,
     ) -> Result<Option<T>, Stop> {
         let i = self.index(long);
-        match self.given[i].last() {
+        match self.get(i) {
             None => Ok(None),
             Some(v) => parse(v).map(Some).map_err(|e| self.invalid(i, v, &e)),
         }
     }
 
-    /// The value as given.
+    /// [`Matches::one`] for an option that has a default or is required:
+    /// an error names it when it is missing.
+    pub fn value<T>(&self, long: &str, parse: fn(&str) -> Result<T, String>) -> Result<T, Stop> {
+        self.one(long, parse)?.ok_or_else(|| self.missing(long))
+    }
+
+    /// The value as given (or the default).
     pub fn string(&self, long: &str) -> Option<String> {
-        self.given[self.index(long)].last().cloned()
+        self.get(self.index(long)).map(str::to_string)
     }
 
     /// An error about a required option that was not given.
@@ -394,6 +430,7 @@ mod tests {
     const OPTS: &[Opt] = &[
         vals("interface", 'i', "IF", "Mesh interface"),
         val("port", '\0', "N", "UDP port"),
+        val("group", '\0', "ADDR", "Group").or("ff02::1"),
         flag("json", '\0', "JSON"),
         flag("all", 'a', "All"),
     ];
@@ -447,6 +484,28 @@ mod tests {
         let m = parse(&["run"]).unwrap();
         assert_eq!(m.one("port", parsed::<u16>).unwrap(), None);
         assert_eq!(m.string("port"), None);
+    }
+
+    #[test]
+    fn defaults() {
+        let m = parse(&["run"]).unwrap();
+        assert_eq!(m.string("group").as_deref(), Some("ff02::1"));
+        assert_eq!(m.value("group", parsed::<String>).unwrap(), "ff02::1");
+        let m = parse(&["run", "--group", "ff02::2"]).unwrap();
+        assert_eq!(m.string("group").as_deref(), Some("ff02::2"));
+        match m.value("port", parsed::<u16>) {
+            Err(Stop::Error(e)) => assert!(
+                e.starts_with(
+                    "error: the following required arguments were not provided:\n  --port <N>\n"
+                ),
+                "{e}"
+            ),
+            _ => panic!("no error"),
+        }
+        let Err(Stop::Print(h)) = parse(&["run", "--help"]) else {
+            panic!()
+        };
+        assert!(h.contains("  Group [default: ff02::1]\n"), "{h}");
     }
 
     #[test]

@@ -25,12 +25,8 @@ pub enum Command {
     Sim(SimArgs),
 }
 
-const SOCKET: Opt = val(
-    "control-socket",
-    '\0',
-    "PATH",
-    "Control socket path [default: /var/run/roost.sock]",
-);
+const SOCKET: Opt =
+    val("control-socket", '\0', "PATH", "Control socket path").or(DEFAULT_CONTROL_SOCKET);
 const JSON: Opt = flag(
     "json",
     '\0',
@@ -110,9 +106,9 @@ const SUBS: &[Sub] = &[
         alias: "",
         about: "First-boot setup: the site file and this router's MAC -> UCI config",
         opts: &[
-            val("site", '\0', "FILE", "Site file (docs/IMAGEBUILDER.md) [default: /etc/roost/site.conf]"),
-            val("config-dir", '\0', "DIR", "UCI directory to edit; /etc/shadow and /etc/dropbear are its siblings [default: /etc/config]"),
-            val("interface", '\0', "IF", "Interface whose MAC identifies the router (fallback: the first interface with one) [default: eth0]"),
+            val("site", '\0', "FILE", "Site file (docs/IMAGEBUILDER.md)").or("/etc/roost/site.conf"),
+            val("config-dir", '\0', "DIR", "UCI directory to edit; /etc/shadow and /etc/dropbear are its siblings").or("/etc/config"),
+            val("interface", '\0', "IF", "Interface whose MAC identifies the router (fallback: the first interface with one)").or("eth0"),
             val("mac", '\0', "MAC", "Use this MAC instead of reading one"),
         ],
     },
@@ -123,11 +119,11 @@ const SUBS: &[Sub] = &[
         about: "Run the deterministic simulator and print one JSON summary line",
         opts: &[
             val("topo", '\0', "TOPO", "chain:N, ring:N, grid:RxC, rgg:N[:SEED], twopath:K or edges:N:a-b,... (required)"),
-            val("loss", '\0', "LOSS", "Loss per direction on every link, 0..1 [default: 0]"),
+            val("loss", '\0', "LOSS", "Loss per direction on every link, 0..1").or("0"),
             vals("cut", '\0', "A-B@T", "Cut link A-B at T seconds (carrier stays up). Repeatable"),
             vals("restore", '\0', "A-B@T", "Restore link A-B at T seconds. Repeatable"),
-            val("duration", '\0', "DURATION", "Simulated seconds [default: 60]"),
-            val("seed", '\0', "SEED", "[default: 1]"),
+            val("duration", '\0', "DURATION", "Simulated seconds").or("60"),
+            val("seed", '\0', "SEED", "Seed of every random choice").or("1"),
             vals("key-file", '\0', "PATH", "Mesh key file (hex) every simulated node uses. Repeatable"),
         ],
     },
@@ -144,10 +140,7 @@ pub const PROGRAM: Program = Program {
 pub fn parse(args: Vec<String>) -> Result<Command, Stop> {
     let m = PROGRAM.parse(args)?;
     let path = |s: &str| -> Result<PathBuf, String> { Ok(PathBuf::from(s)) };
-    let socket = |m: &Matches| -> Result<PathBuf, Stop> {
-        Ok(m.one("control-socket", path)?
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_CONTROL_SOCKET)))
-    };
+    let socket = |m: &Matches| m.value("control-socket", path);
     let query = |m: &Matches| -> Result<QueryArgs, Stop> {
         Ok(QueryArgs {
             control_socket: socket(m)?,
@@ -184,23 +177,19 @@ pub fn parse(args: Vec<String>) -> Result<Command, Stop> {
             output: m.one("output", path)?,
         }),
         "setup" => Command::Setup(SetupArgs {
-            site: m
-                .one("site", path)?
-                .unwrap_or_else(|| "/etc/roost/site.conf".into()),
-            config_dir: m
-                .one("config-dir", path)?
-                .unwrap_or_else(|| "/etc/config".into()),
-            interface: m.string("interface").unwrap_or_else(|| "eth0".into()),
+            site: m.value("site", path)?,
+            config_dir: m.value("config-dir", path)?,
+            interface: m.value("interface", parsed)?,
             mac: m.one("mac", roost::setup::parse_mac)?,
         }),
         #[cfg(feature = "sim")]
         "sim" => Command::Sim(SimArgs {
-            topo: m.string("topo").ok_or_else(|| m.missing("topo"))?,
-            loss: m.one("loss", parsed)?.unwrap_or(0.0),
+            topo: m.value("topo", parsed)?,
+            loss: m.value("loss", parsed)?,
             cut: m.all("cut", parsed)?,
             restore: m.all("restore", parsed)?,
-            duration: m.one("duration", parsed)?.unwrap_or(60.0),
-            seed: m.one("seed", parsed)?.unwrap_or(1),
+            duration: m.value("duration", parsed)?,
+            seed: m.value("seed", parsed)?,
             key_file: m.all("key-file", path)?,
         }),
         other => unreachable!("subcommand {other} has no arguments"),
