@@ -42,7 +42,10 @@ const RUN: &[Opt] = &[
     val("table", '\0', "N", "Kernel routing table for Roost's routes [default: 76]"),
     val("port", '\0', "N", "UDP port [default: 4310]"),
     val("group", '\0', "ADDR", "Link-local multicast group [default: ff02::1:76]"),
-    SOCKET,
+    // Not SOCKET: the run options' defaults come from the config file, so
+    // an option not given must stay unset here (the defaults in the help
+    // are the config's).
+    val("control-socket", '\0', "PATH", "Control socket path [default: /var/run/roost.sock]"),
     val("log-level", '\0', "LEVEL", "error, warn, info or debug [default: info]"),
     val("hostname", '\0', "NAME", "Hostname to announce ('' for none) [default: the system hostname]"),
     vals("key-file", '\0', "PATH", "Mesh key file (hex): datagrams are authenticated. Repeatable: the first key signs, every key is accepted (key rotation)"),
@@ -356,5 +359,9 @@ mod tests {
         assert!(r.gateway.is_some() && r.log_level.is_some());
         assert_eq!(r.zeroconf.lan4_length, Some(26));
         assert_eq!(r.table, None);
+        // Options not given stay unset: the config file may set them.
+        assert!(RUN.iter().all(|o| o.default.is_empty()));
+        assert_eq!(r.control_socket, None);
+        assert_eq!(r.group, None);
     }
 }
