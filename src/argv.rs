@@ -122,21 +122,24 @@ impl Program {
                     None => Stop::Print(self.help()),
                     Some(s) => match self.find(&s) {
                         Some(sub) => Stop::Print(self.sub_help(sub)),
-                        None => Stop::Error(self.unknown_sub(&s)),
+                        None => self.unknown_sub(&s),
                     },
                 })
             }
             _ => {}
         }
         let Some(sub) = self.find(&first) else {
-            return Err(Stop::Error(if first.starts_with('-') {
-                self.error(&format!("unexpected argument '{first}' found"), "<COMMAND>")
+            return Err(if first.starts_with('-') {
+                usage_error(
+                    self.name,
+                    None,
+                    &format!("unexpected argument '{first}' found"),
+                )
             } else {
                 self.unknown_sub(&first)
-            }));
+            });
         };
         let mut given = vec![Vec::new(); sub.opts.len()];
-        let usage = "[OPTIONS]";
         let mut options_done = false;
         while let Some(arg) = it.next() {
             if arg == "--" && !options_done {
@@ -145,11 +148,7 @@ impl Program {
             }
             // (option index, value attached with '=' or after a short name)
             let (i, attached) = if options_done || !arg.starts_with('-') || arg == "-" {
-                return Err(self.sub_error(
-                    sub,
-                    &format!("unexpected argument '{arg}' found"),
-                    usage,
-                ));
+                return Err(self.sub_error(sub, &format!("unexpected argument '{arg}' found")));
             } else if let Some(long) = arg.strip_prefix("--") {
                 let (name, v) = match long.split_once('=') {
                     Some((n, v)) => (n, Some(v.to_string())),
@@ -161,11 +160,9 @@ impl Program {
                 match sub.opts.iter().position(|o| o.long == name) {
                     Some(i) => (i, v),
                     None => {
-                        return Err(self.sub_error(
-                            sub,
-                            &format!("unexpected argument '--{name}' found"),
-                            usage,
-                        ))
+                        return Err(
+                            self.sub_error(sub, &format!("unexpected argument '--{name}' found"))
+                        )
                     }
                 }
             } else {
@@ -180,16 +177,13 @@ impl Program {
                         return Err(self.sub_error(
                             sub,
                             &format!("unexpected value '{rest}' for '-{c}' found"),
-                            usage,
                         ))
                     }
                     Some(i) => (i, (!rest.is_empty()).then_some(rest)),
                     None => {
-                        return Err(self.sub_error(
-                            sub,
-                            &format!("unexpected argument '-{c}' found"),
-                            usage,
-                        ))
+                        return Err(
+                            self.sub_error(sub, &format!("unexpected argument '-{c}' found"))
+                        )
                     }
                 }
             };
@@ -199,7 +193,6 @@ impl Program {
                     return Err(self.sub_error(
                         sub,
                         &format!("unexpected value '{v}' for '--{}' found", o.long),
-                        usage,
                     ));
                 }
                 String::new()
@@ -213,7 +206,6 @@ impl Program {
                                 "a value is required for '{}' but none was supplied",
                                 show(o)
                             ),
-                            usage,
                         ))
                     }
                 }
@@ -222,7 +214,6 @@ impl Program {
                 return Err(self.sub_error(
                     sub,
                     &format!("the argument '{}' cannot be used multiple times", show(o)),
-                    usage,
                 ));
             }
             given[i].push(value);
@@ -240,22 +231,16 @@ impl Program {
             .find(|s| s.name == name || (!s.alias.is_empty() && s.alias == name))
     }
 
-    fn unknown_sub(&self, name: &str) -> String {
-        self.error(&format!("unrecognized subcommand '{name}'"), "<COMMAND>")
-    }
-
-    fn error(&self, msg: &str, usage: &str) -> String {
-        format!(
-            "error: {msg}\n\nUsage: {} {usage}\n\nFor more information, try '--help'.\n",
-            self.name
+    fn unknown_sub(&self, name: &str) -> Stop {
+        usage_error(
+            self.name,
+            None,
+            &format!("unrecognized subcommand '{name}'"),
         )
     }
 
-    fn sub_error(&self, sub: &Sub, msg: &str, usage: &str) -> Stop {
-        Stop::Error(format!(
-            "error: {msg}\n\nUsage: {} {} {usage}\n\nFor more information, try '--help'.\n",
-            self.name, sub.name
-        ))
+    fn sub_error(&self, sub: &Sub, msg: &str) -> Stop {
+        usage_error(self.name, Some(sub), msg)
     }
 
     /// The program's help (on stderr when no subcommand was given).
@@ -316,6 +301,15 @@ impl Program {
         }
         s
     }
+}
+
+/// A usage error in clap's words: the message, the usage line (of the
+/// subcommand, or of the program), a hint.
+fn usage_error(prog: &str, sub: Option<&Sub>, msg: &str) -> Stop {
+    let usage = sub.map_or("<COMMAND>".to_string(), |s| format!("{} [OPTIONS]", s.name));
+    Stop::Error(format!(
+        "error: {msg}\n\nUsage: {prog} {usage}\n\nFor more information, try '--help'.\n"
+    ))
 }
 
 /// `--long <VALUE>` or `--long`.
@@ -398,20 +392,17 @@ impl Matches {
     /// An error about a required option that was not given.
     pub fn missing(&self, long: &str) -> Stop {
         let o = &self.sub.opts[self.index(long)];
-        Stop::Error(format!(
-            "error: the following required arguments were not provided:\n  {}\n\nUsage: {} {} [OPTIONS]\n\nFor more information, try '--help'.\n",
-            show(o),
-            self.prog,
-            self.sub.name
-        ))
+        let msg = format!(
+            "the following required arguments were not provided:\n  {}",
+            show(o)
+        );
+        usage_error(self.prog, Some(self.sub), &msg)
     }
 
     /// An error about two options given together.
     pub fn conflict(&self, a: &str, b: &str) -> Stop {
-        Stop::Error(format!(
-            "error: the argument '--{a}' cannot be used with '--{b}'\n\nUsage: {} {} [OPTIONS]\n\nFor more information, try '--help'.\n",
-            self.prog, self.sub.name
-        ))
+        let msg = format!("the argument '--{a}' cannot be used with '--{b}'");
+        usage_error(self.prog, Some(self.sub), &msg)
     }
 }
 
