@@ -59,6 +59,12 @@ A=roostmix-$$-a B=roostmix-$$-b C=roostmix-$$-c
 LOGDIR=$(mktemp -d /tmp/roostmix.XXXXXX)
 NS=("$A" "$B" "$C")
 pids=()
+# Each daemon's log lines, stamped with seconds since the daemons started.
+stamp() {
+    while IFS= read -r line; do
+        printf '%8.3f %s\n' "$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN {print b - a}')" "$line"
+    done
+}
 cleanup() {
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
     for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
@@ -82,20 +88,34 @@ ip -n "$A" addr add 10.98.1.1/32 dev lo
 ip -n "$A" addr add fd98:1::1/128 dev lo
 ip -n "$C" addr add 10.98.3.1/32 dev lo
 ip -n "$C" addr add fd98:3::1/128 dev lo
-sleep 2 # link-local DAD
+# Link-local addresses leave DAD (tentative) before the daemons start, so
+# the clock below measures Roost, not the kernel's DAD.
+for _ in $(seq 1 600); do
+    busy=0
+    for n in "${NS[@]}"; do
+        [ -z "$(ip -n "$n" -6 addr show tentative)" ] || busy=1
+    done
+    [ "$busy" = 0 ] && break
+    sleep 0.1
+done
+if [ "$busy" = 1 ]; then
+    echo "mixed-mesh.sh: FAIL: link-local addresses still tentative (DAD) after 60 s" >&2
+    for n in "${NS[@]}"; do ip -n "$n" -6 addr show tentative; done
+    exit 1
+fi
 # The rules the emulated daemon cannot add under qemu-user.
 ip -n "$B" rule add pref 7600 lookup 76
 ip -n "$B" -6 rule add pref 7600 lookup 76
 
 start=$EPOCHREALTIME
 ip netns exec "$A" "$NATIVE" run -i ab0 --announce 10.98.1.1/32 --announce fd98:1::1/128 \
-    --originator fd98:1::1 --control-socket "$LOGDIR/a.sock" 2>"$LOGDIR/a.log" &
+    --originator fd98:1::1 --control-socket "$LOGDIR/a.sock" 2> >(stamp >"$LOGDIR/a.log") &
 pids+=($!)
 ip netns exec "$B" "${QEMU[@]}" "$EMU" run -i ba0 -i bc0 --originator fd98:2::1 \
-    --control-socket "$LOGDIR/b.sock" 2>"$LOGDIR/b.log" &
+    --control-socket "$LOGDIR/b.sock" 2> >(stamp >"$LOGDIR/b.log") &
 pids+=($!)
 ip netns exec "$C" "$NATIVE" run -i cb0 --announce 10.98.3.1/32 --announce fd98:3::1/128 \
-    --originator fd98:3::1 --control-socket "$LOGDIR/c.sock" 2>"$LOGDIR/c.log" &
+    --originator fd98:3::1 --control-socket "$LOGDIR/c.sock" 2> >(stamp >"$LOGDIR/c.log") &
 pids+=($!)
 
 routes() {
@@ -117,7 +137,12 @@ ip -n "$C" route show table 76 proto 77 2>/dev/null || true
 ip -n "$C" -6 route show table 76 proto 77 2>/dev/null || true
 if ! routes "$A" 10.98.3.1 fd98:3::1 || ! routes "$C" 10.98.1.1 fd98:1::1; then
     echo "mixed-mesh.sh: FAIL: no routes after 60 s"
-    tail -n 20 "$LOGDIR"/*.log
+    for x in a b c; do
+        echo "== $x.log (seconds since start)"
+        tail -n 30 "$LOGDIR/$x.log"
+    done
+    echo "== tentative addresses now:"
+    for n in "${NS[@]}"; do ip -n "$n" -6 addr show tentative; done
     exit 1
 fi
 echo "routes both ways after ${secs} s (from start of the daemons)"
