@@ -63,6 +63,8 @@ const IHU_BOOST: u8 = 3;
 const DUMP_REQ_COUNT: u8 = 3;
 /// Datagrams that carry a targeted dump request (lossy links).
 const DUMP_ASK_REPEATS: u8 = 3;
+/// A neighbour's own OGM is missed this long after we met it: ask for its table.
+const TABLE_ASK_AFTER_MS: u64 = 1000;
 /// Targeted dump requests pending per interface, at most.
 const MAX_DUMP_ASKS: usize = 32;
 /// Silently dropped neighbours remembered (for the route timeout), at most.
@@ -596,13 +598,7 @@ impl Engine {
                 self.out
                     .push_back(Output::Event(Event::NeighbourUp { iface, addr: src }));
                 if self.dropped_silent.remove(&key).is_some() {
-                    if let Some(i) = self.ifaces.get_mut(&iface) {
-                        let iid = IhuEntry::iid_of(&src);
-                        i.dump_asks.retain(|(t, _)| *t != iid);
-                        if i.dump_asks.len() < MAX_DUMP_ASKS {
-                            i.dump_asks.push((iid, DUMP_ASK_REPEATS));
-                        }
-                    }
+                    self.ask_table(iface, &src, DUMP_ASK_REPEATS);
                 }
                 true
             }
@@ -1366,6 +1362,19 @@ impl Engine {
         }
     }
 
+    /// Asks neighbour `addr` on `iface` for its table: a wildcard SEQREQ
+    /// targeted at it, in our next `repeats` datagrams there.
+    fn ask_table(&mut self, iface: IfaceId, addr: &Ipv6Addr, repeats: u8) {
+        if let Some(i) = self.ifaces.get_mut(&iface) {
+            let iid = IhuEntry::iid_of(addr);
+            if let Some((_, left)) = i.dump_asks.iter_mut().find(|(t, _)| *t == iid) {
+                *left = (*left).max(repeats);
+            } else if i.dump_asks.len() < MAX_DUMP_ASKS {
+                i.dump_asks.push((iid, repeats));
+            }
+        }
+    }
+
     fn queue_dump(&mut self, now: Time, id: IfaceId) {
         let choice = self.gateway_choice().map(Some);
         let q = self.own_ogm(now, OGM_FLAG_UPDATE, true, choice);
@@ -1570,6 +1579,32 @@ impl Engine {
         let keys: Vec<NeighKey> = self.neighbours.keys().copied().collect();
         for k in keys {
             self.check_link_change(now, k);
+        }
+        // A neighbour we hear, a second or more after we met, whose own OGM
+        // has not come (its first-contact dump was lost, or came before the
+        // link was usable) or that does not report hearing us (its IHUs were
+        // lost): ask it for its table, which also has it repeat its IHU, once
+        // a second, a few times per meeting, rather than wait up to an IHU
+        // period or an OGM interval.
+        let mut silent: Vec<NeighKey> = self
+            .neighbours
+            .iter()
+            .filter(|(k, n)| {
+                n.asks_left > 0
+                    && now.since(n.met) >= TABLE_ASK_AFTER_MS
+                    && n.rx_quality(now) > 0
+                    && (n.originator.is_none() || self.live_link_tq(now, k) == 0)
+            })
+            .map(|(k, _)| *k)
+            .collect();
+        for k in &silent {
+            if let Some(n) = self.neighbours.get_mut(k) {
+                n.asks_left -= 1;
+            }
+        }
+        silent.sort_unstable();
+        for (iface, addr) in silent {
+            self.ask_table(iface, &addr, 1);
         }
         self.reqs_seen
             .retain(|_, t| now.since(*t) < REQUEST_SPACING_MS * 4);
