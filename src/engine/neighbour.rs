@@ -18,7 +18,8 @@ const ALPHA_MIN_DIV: u32 = 128;
 /// Index 0 is m = 2.
 const LOSS_FOR_MISSES: [u32; 7] = [207, 1410, 3685, 6554, 9621, 12655, 15532];
 const MAX_MISSES: u32 = 8;
-/// How often a neighbour whose own OGM we miss is asked for its table.
+/// How often, per meeting, a neighbour is asked for its table while its own
+/// OGM is missing or our link TQ to it is 0.
 pub const MAX_TABLE_ASKS: u8 = 10;
 /// IHU reports stay usable for this many IHU periods.
 pub const IHU_FRESH_PERIODS: u64 = 8;
@@ -55,7 +56,7 @@ pub struct Neighbour {
     pub bucket: super::limits::TokenBucket,
     /// When we met it (or it restarted): its own OGM is due soon after.
     pub met: Time,
-    /// Times we may still ask it for its table while its own OGM is missing.
+    /// Times we may still ask it for its table (`MAX_TABLE_ASKS`).
     pub asks_left: u8,
 }
 
@@ -112,7 +113,7 @@ impl Neighbour {
             self.samples = 1;
             self.tx_q = 0;
             self.ihu_at = None;
-            // A restart: its tables, and what it told us, start over.
+            // Met, or restarted: its tables, and what it told us, start over.
             self.originator = None;
             self.met = now;
             self.asks_left = MAX_TABLE_ASKS;

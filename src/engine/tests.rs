@@ -319,3 +319,77 @@ fn random_traffic_never_panics_and_stays_bounded() {
 mod auth;
 mod limits;
 mod zeroconf;
+
+/// Wildcard SEQREQs targeted at `target` in datagram `bytes`.
+fn table_asks(bytes: &[u8], target: &Ipv6Addr) -> usize {
+    let Ok(dg) = crate::wire::parse(bytes) else {
+        return 0;
+    };
+    dg.messages
+        .flatten()
+        .filter(|m| m.kind == MSG_SEQREQ)
+        .filter_map(|m| SeqReq::parse(m.body).ok())
+        .filter(|r| r.originator.is_unspecified() && r.target == IhuEntry::iid_of(target))
+        .count()
+}
+
+#[test]
+fn a_neighbour_without_its_own_ogm_is_asked_for_its_table_a_bounded_number_of_times() {
+    use crate::wire::{Builder, HeaderRepr, IhuRepr, MSG_IHU};
+    // Neighbour ll(2) hears node 1 (its IHU lists it) but never sends an
+    // OGM: node 1 asks it for its table once a second from 1 s after
+    // meeting it, 10 times, then stops; when it restarts, 10 more.
+    let mut n = node(1, &[]);
+    drain(&mut n);
+    let hello = |seq: u16| {
+        let mut b = Builder::new(
+            HeaderRepr {
+                flags: 0,
+                length: 0,
+                seqno: seq,
+                interval_ms: 780,
+            },
+            1400,
+        );
+        let e = [IhuEntry {
+            iid: IhuEntry::iid_of(&ll(1)),
+            rxq: 255,
+        }];
+        b.push(MSG_IHU, IhuRepr::buffer_len(1), |buf| {
+            IhuRepr::emit(&e, buf)
+        });
+        b.finish()
+    };
+    let mut asks = Vec::new();
+    let mut seq = 1000u16;
+    let mut next_hello = 0u64;
+    for now in (0..60_000u64).step_by(10) {
+        if now == 30_000 {
+            seq = 5; // restarted: hello seqnos start over
+        }
+        if now >= next_hello {
+            n.e.handle_input(
+                Time(now),
+                Input::Packet {
+                    iface: 1,
+                    src: ll(2),
+                    bytes: hello(seq),
+                },
+            );
+            seq = seq.wrapping_add(1);
+            next_hello = now + 780;
+        }
+        if n.deadline.0 <= now {
+            n.e.handle_input(Time(now), Input::Timer);
+        }
+        for bytes in drain(&mut n) {
+            asks.extend(std::iter::repeat_n(now, table_asks(&bytes, &ll(2))));
+        }
+    }
+    let (first, second): (Vec<u64>, Vec<u64>) = asks.iter().partition(|&&t| t < 30_000);
+    assert_eq!(first.len(), 10, "{asks:?}");
+    assert_eq!(second.len(), 10, "{asks:?}");
+    assert!(first[0] >= 1000 && second[0] >= 31_000, "{asks:?}");
+    // One per housekeeping pass (1 s), each in the next hello after it.
+    assert!(first.windows(2).all(|w| w[1] - w[0] >= 700), "{asks:?}");
+}
