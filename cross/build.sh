@@ -141,8 +141,8 @@ if [ ! -d /usr/lib/rustlib/src/rust/library ]; then
 fi
 
 # --- zig + cargo-zigbuild in a venv -------------------------------------------
-if ! "$VENV/bin/python" -m pip show ziglang 2>/dev/null | grep -qx "Version: $ZIG_VERSION" ||
-    ! "$VENV/bin/python" -m pip show cargo-zigbuild 2>/dev/null | grep -qx "Version: $ZIGBUILD_VERSION"; then
+if ! "$VENV/bin/python" -m pip show ziglang 2>/dev/null | grep -x "Version: $ZIG_VERSION" >/dev/null ||
+    ! "$VENV/bin/python" -m pip show cargo-zigbuild 2>/dev/null | grep -x "Version: $ZIGBUILD_VERSION" >/dev/null; then
     step "Installing ziglang==$ZIG_VERSION and cargo-zigbuild==$ZIGBUILD_VERSION into $VENV"
     /usr/bin/python3 -m venv "$VENV"
     "$VENV/bin/python" -m pip install --quiet "ziglang==$ZIG_VERSION" "cargo-zigbuild==$ZIGBUILD_VERSION"

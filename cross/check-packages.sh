@@ -247,7 +247,7 @@ for deb in "${debs[@]}"; do
     : >"$r/var/lib/dpkg/available"
     dpkg_r() { dpkg --root="$r" --log="$r/var/log/dpkg.log" --force-script-chrootless --force-architecture "$@"; }
     dpkg_r -i "$deb"
-    dpkg_r -s roost | grep -qx 'Status: install ok installed' || fail "dpkg -s"
+    dpkg_r -s roost | grep -x 'Status: install ok installed' >/dev/null || fail "dpkg -s"
     dpkg_r -L roost
     if [ ! -x "$r/usr/sbin/roost" ] || [ ! -f "$r/etc/roost/roost.conf" ]; then fail "installed files"; fi
     run_binary "$arch" "$r/usr/sbin/roost" "$r/etc/roost/roost.conf"

@@ -118,9 +118,12 @@ ip netns exec "$C" "$NATIVE" run -i cb0 --announce 10.98.3.1/32 --announce fd98:
     --originator fd98:3::1 --control-socket "$LOGDIR/c.sock" 2> >(stamp >"$LOGDIR/c.log") &
 pids+=($!)
 
+# Not `ip ... | grep -q` under pipefail: grep -q exits at its first match,
+# and `ip`, which writes route by route, then dies of SIGPIPE on the next
+# one, failing the pipeline although the route is there (it did, in CI).
 routes() {
-    { [ "$V4" = 0 ] || ip -n "$1" route show table 76 proto 77 2>/dev/null | grep -q "^$2 "; } &&
-        ip -n "$1" -6 route show table 76 proto 77 2>/dev/null | grep -q "^$3 "
+    { [ "$V4" = 0 ] || ip -n "$1" route show table 76 proto 77 2>/dev/null | grep "^$2 " >/dev/null; } &&
+        ip -n "$1" -6 route show table 76 proto 77 2>/dev/null | grep "^$3 " >/dev/null
 }
 # Under qemu-user on a busy 2-core machine the emulated daemon can take
 # well over 10 s to start; 60 s of patience.
@@ -136,7 +139,7 @@ echo "routes (c):"
 ip -n "$C" route show table 76 proto 77 2>/dev/null || true
 ip -n "$C" -6 route show table 76 proto 77 2>/dev/null || true
 if ! routes "$A" 10.98.3.1 fd98:3::1 || ! routes "$C" 10.98.1.1 fd98:1::1; then
-    echo "mixed-mesh.sh: FAIL: no routes after 60 s"
+    echo "mixed-mesh.sh: FAIL: no routes after ${secs} s"
     for x in a b c; do
         echo "== $x.log (seconds since start)"
         tail -n 30 "$LOGDIR/$x.log"
