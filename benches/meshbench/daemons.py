@@ -90,6 +90,13 @@ def cpu_ticks(p):
     return int(fields[11]) + int(fields[12])
 
 
-def peak_rss_kib(p):
+def status_kib(p, field):
+    """A kB field of /proc/PID/status (VmHWM: peak RSS; RssAnon: private
+    memory, without the file pages that shared libraries and the binary
+    itself map)."""
     with open(f"/proc/{p.pid}/status") as f:
-        return next(int(l.split()[1]) for l in f if l.startswith("VmHWM:"))
+        return next(int(l.split()[1]) for l in f if l.startswith(field + ":"))
+
+
+def peak_rss_kib(p):
+    return status_kib(p, "VmHWM")

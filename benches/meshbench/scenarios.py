@@ -158,6 +158,8 @@ def overhead(dmns, sizes, warmup, window):
             rss = [daemons.peak_rss_kib(p) / 1024 for p in procs.values()]
             cpu = [100 * (daemons.cpu_ticks(p) - c0[i]) / tick / dt for i, p in procs.items()]
             emit(f"footprint rgg:{n}:1", "peak RSS, max over nodes", d.name, max(rss), "MiB")
+            anon = [daemons.status_kib(p, "RssAnon") / 1024 for p in procs.values()]
+            emit(f"footprint rgg:{n}:1", "private RSS (RssAnon) at the end, max over nodes", d.name, max(anon), "MiB")
             emit(f"footprint rgg:{n}:1", "CPU, mean over nodes", d.name, statistics.mean(cpu), "% of a core")
         for d, n, mesh, procs in runs:
             steady_state_check(d, f"rgg:{n}:1", mesh)
