@@ -38,7 +38,10 @@ const T_CONTROL: Token = Token(4);
 const MESH_TOKEN_BASE: usize = 4096;
 /// Full kernel route reconcile (dump and compare) this often.
 const RESYNC_MS: u64 = 60_000;
-const RX_BUF: usize = 65536;
+/// Mesh datagram buffer: a jumbo frame's payload. Roost sends at most
+/// `max_datagram` (1400) plus an authentication trailer; anything longer is
+/// counted as truncated and dropped.
+const RX_BUF: usize = 9216;
 /// Datagrams read from one mesh socket per loop turn: a flooded interface
 /// must not starve the others, the control socket or the timers.
 const RX_BUDGET: usize = 256;

@@ -33,7 +33,9 @@ use msg::{NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, NLM_F_REQUEST};
 /// Largest number of requests sent in one datagram; also bounds the ACKs
 /// a blocking batch leaves queued in the receive buffer.
 pub const BATCH: usize = 64;
-const RECV_BUF: usize = 64 * 1024;
+/// The kernel sizes a dump's messages by the reader's buffer, up to 32 KiB
+/// (`max_recvmsg_len`); notifications are single messages, far smaller.
+const RECV_BUF: usize = 32 * 1024;
 const SOCK_RCVBUF: usize = 1024 * 1024;
 const SOL_NETLINK: libc::c_int = 270;
 const NETLINK_ADD_MEMBERSHIP: libc::c_int = 1;
